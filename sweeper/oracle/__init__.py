@@ -1,0 +1,34 @@
+"""Label-based oracle: linear probe and kNN on frozen features, selection comparison, statistics.
+
+Everything here works on feature arrays (pure functions); :mod:`sweeper.oracle.compare`
+wires it to an Optuna study.
+"""
+
+from sweeper.oracle.evaluate import OracleResult, OracleSettings, choose_settings, evaluate_features
+from sweeper.oracle.knn import knn_accuracies
+from sweeper.oracle.probe import LinearProbe
+from sweeper.oracle.selection import (
+    METRIC_DIRECTIONS,
+    correlations,
+    pick,
+    select_within,
+    selection_by_axis,
+    selection_by_method,
+)
+from sweeper.oracle.statistics import rank_correlation
+
+__all__ = [
+    "METRIC_DIRECTIONS",
+    "LinearProbe",
+    "OracleResult",
+    "OracleSettings",
+    "choose_settings",
+    "correlations",
+    "evaluate_features",
+    "knn_accuracies",
+    "pick",
+    "rank_correlation",
+    "select_within",
+    "selection_by_axis",
+    "selection_by_method",
+]
