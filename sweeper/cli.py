@@ -14,8 +14,29 @@ def _score(argv: Sequence[str]) -> int:
     return score_main(argv)
 
 
+def _sweep(argv: Sequence[str]) -> int:
+    from sweeper.study.app import sweep_main
+
+    return sweep_main(argv)
+
+
+def _worker(argv: Sequence[str]) -> int:
+    from sweeper.study.app import worker_main
+
+    return worker_main(argv)
+
+
+def _status(argv: Sequence[str]) -> int:
+    from sweeper.study.app import status_main
+
+    return status_main(argv)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "score": (_score, "label-free metrics of embeddings (.npy .npz .pt .safetensors)"),
+    "sweep": (_sweep, "create or continue a study; run its workers until n_trials are done"),
+    "worker": (_worker, "one worker pulling trials from an existing study (a Slurm job)"),
+    "status": (_status, "table of the study's trials and its best trial"),
 }
 
 
@@ -32,8 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0 if args else 2
     name, rest = args[0], args[1:]
     if name not in SUBCOMMANDS:
-        print(f"error: unknown subcommand {name!r}; choose one of: {', '.join(SUBCOMMANDS)}",
-              file=sys.stderr)
+        print(
+            f"error: unknown subcommand {name!r}; choose one of: {', '.join(SUBCOMMANDS)}",
+            file=sys.stderr,
+        )
         return 2
     return SUBCOMMANDS[name][0](rest)
 

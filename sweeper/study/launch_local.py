@@ -1,0 +1,110 @@
+"""Local launcher: ``sweep.workers`` worker processes on this machine, with live progress.
+
+Workers are fresh Python processes (never forks of a process that may hold CUDA or a
+database connection). With GPUs each worker gets a disjoint block of devices through
+``CUDA_VISIBLE_DEVICES``; on the CPU the workers share the cores, ``cores / workers`` torch
+threads each.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import optuna
+from rich.console import Console
+from rich.live import Live
+
+from sweeper.study.plan import SweepPlan
+from sweeper.study.status import sweep_progress
+from sweeper.study.storage import open_storage
+
+__all__ = ["assign_devices", "launch_local"]
+
+
+def _visible_gpus() -> list[str]:
+    listed = os.environ.get("CUDA_VISIBLE_DEVICES")
+    if listed is not None:
+        return [d for d in listed.split(",") if d.strip() and d.strip() != "-1"]
+    try:
+        import torch
+
+        return [str(i) for i in range(torch.cuda.device_count())]
+    except Exception:
+        return []
+
+
+def assign_devices(workers: int, gpus: list[str]) -> list[str | None]:
+    """``CUDA_VISIBLE_DEVICES`` per worker: disjoint blocks of ``len(gpus) // workers``
+    devices; with more workers than GPUs, workers share GPUs round-robin; None on the CPU."""
+    if not gpus:
+        return [None] * workers
+    if workers > len(gpus):
+        return [gpus[i % len(gpus)] for i in range(workers)]
+    per = len(gpus) // workers
+    return [",".join(gpus[i * per:(i + 1) * per]) for i in range(workers)]
+
+
+def _worker_env(index: int, device: str | None, threads: int) -> dict[str, str]:
+    env = dict(os.environ)
+    env["RANKME_WORKER_INDEX"] = str(index)
+    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    env["PYTHONUNBUFFERED"] = "1"
+    if device is None:
+        env["CUDA_VISIBLE_DEVICES"] = env.get("CUDA_VISIBLE_DEVICES", "")
+    else:
+        env["CUDA_VISIBLE_DEVICES"] = device
+    return env
+
+
+def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
+                 console: Console | None = None) -> list[int]:
+    """Starts the workers, shows progress until they all exit, returns their exit codes.
+
+    Args:
+        plan: the checked plan; its study must exist.
+        config_path: the resolved config each worker loads.
+        refresh_s: seconds between progress refreshes; 0 shows no live display.
+        console: where progress goes.
+    """
+    s = plan.settings
+    console = console or Console(stderr=True)
+    log_dir = config_path.parent
+    devices = assign_devices(s.workers, _visible_gpus())
+    threads = max(1, (os.cpu_count() or 1) // s.workers)
+    procs: list[subprocess.Popen[bytes]] = []
+    for i in range(s.workers):
+        with open(log_dir / f"worker_{i}.log", "ab") as log_file:
+            procs.append(subprocess.Popen(
+                [sys.executable, "-m", "sweeper.study.worker_process", str(config_path), str(i)],
+                env=_worker_env(i, devices[i], threads), stdout=log_file,
+                stderr=subprocess.STDOUT))
+    console.print(f"{s.workers} workers started (pids {', '.join(str(p.pid) for p in procs)}); "
+                  f"logs in {log_dir}")
+    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    study = optuna.load_study(study_name=s.study_name, storage=storage)
+    try:
+        if refresh_s > 0:
+            with Live(console=console, refresh_per_second=4, transient=False) as live:
+                while any(p.poll() is None for p in procs):
+                    live.update(sweep_progress(study, storage, plan))
+                    time.sleep(refresh_s)
+                live.update(sweep_progress(study, storage, plan))
+        else:
+            for p in procs:
+                p.wait()
+    except KeyboardInterrupt:
+        console.print("interrupted: stopping workers (their running trials are retried later)")
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            p.wait()
+    codes = [p.wait() for p in procs]
+    for i, code in enumerate(codes):
+        if code != 0:
+            console.print(f"worker {i} exited with code {code}; see {log_dir}/worker_{i}.log")
+    return codes
+

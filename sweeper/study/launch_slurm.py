@@ -1,0 +1,82 @@
+"""Slurm launcher: ``sweep.workers`` jobs through submitit, each one worker on the storage.
+
+Parameters come from ``conf/launcher/slurm.yaml`` (partition, time, GPUs, CPUs, memory,
+extra sbatch parameters). Each job records its ``SLURM_JOB_ID`` on the trials it runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import optuna
+from rich.console import Console
+from rich.live import Live
+
+from sweeper.study.plan import SweepPlan
+from sweeper.study.status import sweep_progress
+from sweeper.study.storage import open_storage
+from sweeper.study.worker_process import worker_job
+
+__all__ = ["launch_slurm"]
+
+
+def _executor(plan: SweepPlan, launcher: Mapping[str, Any]) -> Any:
+    import submitit
+
+    executor = submitit.AutoExecutor(folder=str(launcher["folder"]), cluster="slurm")
+    params: dict[str, Any] = {
+        "name": f"rankme-{plan.settings.study_name}",
+        "timeout_min": int(launcher["time_min"]),
+        "cpus_per_task": int(launcher["cpus_per_task"]),
+        "mem_gb": float(launcher["mem_gb"]),
+        "slurm_additional_parameters": dict(launcher.get("additional_parameters") or {}),
+    }
+    if launcher.get("partition"):
+        params["slurm_partition"] = str(launcher["partition"])
+    if int(launcher.get("gpus_per_node") or 0) > 0:
+        params["gpus_per_node"] = int(launcher["gpus_per_node"])
+    executor.update_parameters(**params)
+    return executor
+
+
+def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: Mapping[str, Any],
+                 console: Console | None = None) -> list[int]:
+    """Submits the worker jobs; waits for them when ``launcher.wait``.
+
+    Args:
+        plan: the checked plan; its study must exist.
+        config: the resolved sweep config the jobs run.
+        launcher: the ``launcher`` block (``conf/launcher/slurm.yaml``).
+        console: where progress goes.
+
+    Returns:
+        One exit code per job: 0 finished, 1 failed (its error printed); all 0 when not
+        waiting.
+    """
+    s = plan.settings
+    console = console or Console(stderr=True)
+    executor = _executor(plan, launcher)
+    with executor.batch():
+        jobs = [executor.submit(worker_job, config, i) for i in range(s.workers)]
+    console.print(f"submitted {len(jobs)} Slurm worker jobs: {', '.join(j.job_id for j in jobs)}"
+                  f" (logs in {launcher['folder']})")
+    if not launcher.get("wait", True):
+        return [0] * len(jobs)
+    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    study = optuna.load_study(study_name=s.study_name, storage=storage)
+    with Live(console=console, refresh_per_second=1) as live:
+        while not all(j.done() for j in jobs):
+            live.update(sweep_progress(study, storage, plan))
+            time.sleep(2.0)
+        live.update(sweep_progress(study, storage, plan))
+    codes = []
+    for job in jobs:
+        try:
+            job.result()
+            codes.append(0)
+        except Exception as err:
+            console.print(f"Slurm job {job.job_id} failed: {str(err).strip()[-2000:]}")
+            codes.append(1)
+    return codes

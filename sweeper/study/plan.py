@@ -1,0 +1,150 @@
+"""A sweep plan: the composed config checked end to end, and the study it opens.
+
+Everything a user can get wrong is checked in :func:`make_plan` and :func:`open_study`
+before any trial exists: the ``sweep`` block, every search-space expression and key (each
+key is applied to a copy of the training config in struct mode), the enqueued params, the
+sampler and pruner names, the storage, and the directions of an existing study.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+)
+from optuna.storages import RDBStorage
+from optuna.study import StudyDirection
+
+from sweeper.study.algorithms import make_pruner, make_sampler
+from sweeper.study.settings import SweepSettings, read_settings, split_config
+from sweeper.study.space import Param, parse_space
+from sweeper.study.storage import mask_url, open_storage
+
+__all__ = ["SweepPlan", "apply_params", "make_plan", "open_study"]
+
+
+@dataclass(frozen=True)
+class SweepPlan:
+    """What a sweep needs: its settings, the training config and the parsed space."""
+
+    settings: SweepSettings
+    train_cfg: DictConfig
+    space: dict[str, Param]
+
+
+def apply_params(train_cfg: DictConfig, params: dict[str, Any]) -> DictConfig:
+    """A copy of ``train_cfg`` with ``params`` (dotted keys) applied, struct mode kept.
+
+    Raises:
+        ValueError: for a key the training config does not have.
+    """
+    cfg = train_cfg.copy()
+    OmegaConf.set_struct(cfg, True)
+    for key, value in params.items():
+        try:
+            OmegaConf.update(cfg, key, value, merge=True)
+        except OmegaConfBaseException as err:
+            raise ValueError(f"search space key {key!r} is not a training config key "
+                             f"({str(err).splitlines()[0]}); add it to the training config "
+                             f"or fix its spelling") from None
+    return cfg
+
+
+def _example(dist: BaseDistribution) -> Any:
+    if isinstance(dist, CategoricalDistribution):
+        return dist.choices[0]
+    assert isinstance(dist, FloatDistribution | IntDistribution)
+    return dist.low
+
+
+def _contains(dist: BaseDistribution, value: Any) -> bool:
+    if isinstance(dist, CategoricalDistribution):
+        return any(type(value) is type(c) and value == c for c in dist.choices)
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    assert isinstance(dist, FloatDistribution | IntDistribution)
+    if isinstance(dist, IntDistribution) and not float(value).is_integer():
+        return False
+    return dist.low <= value <= dist.high
+
+
+def make_plan(cfg: DictConfig, base: Path | None = None) -> SweepPlan:
+    """Checks a composed sweep config (``conf/sweep.yaml`` + overrides).
+
+    Args:
+        cfg: the composed config with ``sweep``, ``space`` and the training keys.
+        base: folder for relative paths; the current directory by default.
+
+    Raises:
+        ValueError: for any bad setting, expression, key, enqueued param, sampler or pruner.
+    """
+    train_cfg, part = split_config(cfg)
+    if "sweep" not in part or "space" not in part or "params" not in part.space:
+        raise ValueError("the config has no sweep/space blocks; compose conf/sweep.yaml")
+    settings = read_settings(part.sweep, base)
+    params = OmegaConf.to_container(part.space.params, resolve=True)
+    assert isinstance(params, dict)
+    space = parse_space({str(k): v for k, v in params.items()})
+    apply_params(train_cfg, {k: _example(p.distribution) for k, p in space.items()})
+    for i, entry in enumerate(settings.enqueue):
+        for key, value in entry.items():
+            if key not in space:
+                raise ValueError(f"sweep.enqueue[{i}]: {key!r} is not a search-space key; "
+                                 f"space keys: {', '.join(space)}")
+            if not _contains(space[key].distribution, value):
+                raise ValueError(f"sweep.enqueue[{i}]: {key}={value!r} is outside "
+                                 f"{space[key].expression}")
+    make_sampler(settings.sampler, space)
+    make_pruner(settings.pruner, settings.multi_objective)
+    return SweepPlan(settings, train_cfg, space)
+
+
+def open_study(plan: SweepPlan, *, create: bool, worker_index: int = 0,
+               storage: RDBStorage | None = None) -> optuna.Study:
+    """Creates or loads the plan's study, with this worker's sampler and pruner.
+
+    Args:
+        plan: a checked plan.
+        create: create the study when missing and enqueue ``sweep.enqueue`` (the ``sweep``
+            command); a worker (``create=False``) requires the study to exist.
+        worker_index: offsets the sampler seed.
+        storage: an opened storage to reuse; opened from the settings otherwise.
+
+    Raises:
+        ValueError: unreachable storage, a missing study for a worker, or an existing study
+            whose directions differ from the configured ones.
+    """
+    s = plan.settings
+    storage = storage or open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    wanted = [StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE
+              for d in s.directions]
+    names = set(optuna.get_all_study_names(storage))
+    if s.study_name in names:
+        existing = optuna.load_study(study_name=s.study_name, storage=storage)
+        if list(existing.directions) != wanted:
+            have = [d.name.lower() for d in existing.directions]
+            raise ValueError(
+                f"study {s.study_name!r} in {mask_url(s.storage)} has directions {have}, "
+                f"the config asks for {list(s.directions)} (objective {list(s.objectives)}); "
+                "use another sweep.study_name or the study's directions")
+    elif not create:
+        raise ValueError(f"no study {s.study_name!r} in {mask_url(s.storage)}; "
+                         "create it with `rankme-sweeper sweep` first")
+    study = optuna.create_study(
+        storage=storage, study_name=s.study_name, directions=wanted, load_if_exists=True,
+        sampler=make_sampler(s.sampler, plan.space, worker_index),
+        pruner=make_pruner(s.pruner, s.multi_objective))
+    if create:
+        study.set_user_attr("objectives", list(s.objectives))
+        for entry in s.enqueue:
+            study.enqueue_trial(dict(entry), skip_if_exists=True)
+    return study

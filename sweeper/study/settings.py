@@ -1,0 +1,158 @@
+"""The ``sweep.*`` block of a config, checked and typed once, before anything is created."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+__all__ = ["DEFAULT_DIRECTIONS", "SweepSettings", "read_settings", "split_config"]
+
+# Direction per metric when `sweep.direction` is null. alpha-ReQ is the power-law slope of the
+# covariance spectrum: a lower alpha means a slower decay, i.e. less collapse, so minimize.
+# RankMe, NESum, stable rank and LiDAR grow with the number of used dimensions: maximize.
+DEFAULT_DIRECTIONS: dict[str, str] = {
+    "rankme": "maximize",
+    "rankme_projector": "maximize",
+    "alpha_req": "minimize",
+    "nesum": "maximize",
+    "stable_rank": "maximize",
+    "lidar": "maximize",
+}
+
+# Config keys that belong to the sweep, not to a training run.
+SWEEP_KEYS = ("sweep", "space", "launcher", "hydra")
+
+
+@dataclass(frozen=True)
+class SweepSettings:
+    """A checked ``sweep.*`` block (paths absolute, objectives and directions as tuples)."""
+
+    study_name: str
+    storage: str
+    dir: Path
+    objectives: tuple[str, ...]
+    directions: tuple[str, ...]
+    n_trials: int
+    workers: int
+    heartbeat_s: int
+    max_retries: int
+    sampler: dict[str, Any]
+    pruner: dict[str, Any]
+    enqueue: tuple[dict[str, Any], ...] = field(default_factory=tuple)
+    train_fn: str = "sweeper.ssl:train"
+
+    @property
+    def multi_objective(self) -> bool:
+        """Whether the study has more than one objective."""
+        return len(self.objectives) > 1
+
+
+def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"sweep.{name} must be an integer >= {minimum}, got {value!r}")
+    return value
+
+
+def _objectives(value: Any) -> tuple[str, ...]:
+    names = [value] if isinstance(value, str) else list(value) if isinstance(value, Sequence) \
+        else None
+    if not names:
+        raise ValueError(f"sweep.objective must be a metric name or a list of them, got {value!r}; "
+                         f"allowed: {', '.join(DEFAULT_DIRECTIONS)}")
+    for name in names:
+        if name not in DEFAULT_DIRECTIONS:
+            raise ValueError(f"sweep.objective {name!r} is not a metric; "
+                             f"allowed: {', '.join(DEFAULT_DIRECTIONS)}")
+    if len(set(names)) != len(names):
+        raise ValueError(f"sweep.objective lists a metric twice: {names}")
+    return tuple(names)
+
+
+def _directions(value: Any, objectives: tuple[str, ...]) -> tuple[str, ...]:
+    if value is None:
+        return tuple(DEFAULT_DIRECTIONS[name] for name in objectives)
+    given = [value] if isinstance(value, str) else list(value)
+    if len(given) != len(objectives):
+        raise ValueError(f"sweep.direction has {len(given)} entries for {len(objectives)} "
+                         f"objectives {list(objectives)}; give one per objective or null")
+    for direction in given:
+        if direction not in ("maximize", "minimize"):
+            raise ValueError(f"sweep.direction {direction!r} must be maximize or minimize")
+    return tuple(given)
+
+
+def _absolute_storage(url: str, base: Path) -> str:
+    """``sqlite:///relative.db`` made absolute, so that every worker finds the same file."""
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
+        return prefix + str((base / url[len(prefix):]).resolve())
+    return url
+
+
+def split_config(cfg: DictConfig) -> tuple[DictConfig, DictConfig]:
+    """Splits a composed sweep config into (training config, sweep part).
+
+    Both keep struct mode. The training config holds everything but ``sweep``, ``space``,
+    ``launcher`` and ``hydra``.
+    """
+    train_cfg = cfg.copy()
+    # Resolved while still attached to the root: `${name}` and friends point into training keys.
+    sweep_part = OmegaConf.create({k: OmegaConf.to_container(cfg[k], resolve=True)
+                                   for k in SWEEP_KEYS if k in cfg and k != "hydra"})
+    OmegaConf.set_struct(train_cfg, False)
+    for key in SWEEP_KEYS:
+        if key in train_cfg:
+            del train_cfg[key]
+    OmegaConf.set_struct(train_cfg, True)
+    OmegaConf.set_struct(sweep_part, True)
+    return train_cfg, sweep_part
+
+
+def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = None) -> SweepSettings:
+    """Checks a ``sweep`` block and returns it typed.
+
+    Args:
+        sweep: the resolved ``sweep`` node.
+        base: folder that relative paths (``sweep.dir``, relative SQLite files) are taken
+            from; the current directory by default.
+
+    Raises:
+        ValueError: naming the bad key, its value and what is allowed.
+    """
+    raw = OmegaConf.to_container(sweep, resolve=True) if isinstance(sweep, DictConfig) \
+        else dict(sweep)
+    assert isinstance(raw, dict)
+    base = (base or Path.cwd()).resolve()
+    objectives = _objectives(raw.get("objective", "rankme"))
+    heartbeat = _positive_int("heartbeat_s", raw.get("heartbeat_s"), minimum=2)
+    max_retries = _positive_int("max_retries", raw.get("max_retries"), minimum=0)
+    enqueue = raw.get("enqueue") or []
+    if not isinstance(enqueue, list) or not all(isinstance(e, dict) for e in enqueue):
+        raise ValueError(f"sweep.enqueue must be a list of param dicts, got {enqueue!r}")
+    for entry in enqueue:
+        for key, value in entry.items():
+            if isinstance(value, float) and not math.isfinite(value):
+                raise ValueError(f"sweep.enqueue: {key}={value} is not finite")
+    name = raw.get("study_name")
+    if not isinstance(name, str) or not name:
+        raise ValueError(f"sweep.study_name must be a non-empty string, got {name!r}")
+    return SweepSettings(
+        study_name=name,
+        storage=_absolute_storage(str(raw["storage"]), base),
+        dir=(base / str(raw["dir"])).resolve(),
+        objectives=objectives,
+        directions=_directions(raw.get("direction"), objectives),
+        n_trials=_positive_int("n_trials", raw.get("n_trials")),
+        workers=_positive_int("workers", raw.get("workers")),
+        heartbeat_s=heartbeat,
+        max_retries=max_retries,
+        sampler=dict(raw.get("sampler") or {}),
+        pruner=dict(raw.get("pruner") or {}),
+        enqueue=tuple(dict(e) for e in enqueue),
+        train_fn=str(raw.get("train_fn", "sweeper.ssl:train")),
+    )

@@ -1,0 +1,136 @@
+"""Study storage: SQLAlchemy URLs made safe for several worker processes, with heartbeats.
+
+SQLite (the embedded default) gets WAL journaling, a long busy timeout and ``BEGIN IMMEDIATE``
+transactions: a deferred transaction that reads and then writes can fail at once with
+"database is locked" when another process wrote in between (SQLite does not wait in that
+case), an immediate one takes the write lock up front and waits for it. PostgreSQL
+(``postgresql+psycopg://user:pass@host:5432/db``) is for clusters.
+
+Passwords never leave this module unmasked: use :func:`mask_url` / :func:`mask_secrets`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import warnings
+from pathlib import Path
+from typing import Any
+
+import optuna
+import sqlalchemy
+from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from sqlalchemy.engine import make_url
+
+__all__ = ["mask_secrets", "mask_url", "open_storage", "sqlite_path"]
+
+SQLITE_BUSY_TIMEOUT_S = 120.0
+CONNECT_TIMEOUT_S = 10
+
+
+def mask_url(url: str) -> str:
+    """Returns the storage URL with its password replaced by ``***``."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not a URL SQLAlchemy can parse: keep nothing after a scheme's '@'
+        return url.split("@")[-1] if "@" in url else url
+
+
+def mask_secrets(text: str, url: str) -> str:
+    """Replaces every occurrence of the URL's password in ``text`` with ``***``."""
+    try:
+        password = make_url(url).password
+    except Exception:
+        return text.replace(url, mask_url(url))
+    if password:
+        text = text.replace(url, mask_url(url)).replace(str(password), "***")
+    return text
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of an ``sqlite:///`` URL, or None for other backends / memory."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database))
+
+
+def _engine_kwargs(url: str) -> dict[str, Any]:
+    backend = make_url(url).get_backend_name()
+    if backend == "sqlite":
+        return {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_S}}
+    if backend == "postgresql":
+        return {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S}, "pool_pre_ping": True}
+    return {"pool_pre_ping": True}
+
+
+def _harden_sqlite(engine: sqlalchemy.Engine) -> None:
+    """Immediate transactions and a busy timeout on every new connection of ``engine``."""
+
+    @sqlalchemy.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy's "begin" event below issue BEGIN itself.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {int(SQLITE_BUSY_TIMEOUT_S * 1000)}")
+        cursor.close()
+
+    @sqlalchemy.event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def open_storage(url: str, heartbeat_s: int, max_retries: int) -> RDBStorage:
+    """Opens (creating tables if needed) the RDB storage behind a study.
+
+    Args:
+        url: SQLAlchemy URL, e.g. ``sqlite:////abs/study.db`` or
+            ``postgresql+psycopg://user@127.0.0.1:5432/test``.
+        heartbeat_s: a running trial whose heartbeat is older than this many seconds is failed
+            (its worker died); heartbeats are sent every ``heartbeat_s / 4`` seconds.
+        max_retries: how many times such a failed trial is re-run with the same params.
+
+    Returns:
+        The storage, with heartbeats and retries of stale trials configured.
+
+    Raises:
+        ValueError: on a bad ``heartbeat_s``/``max_retries`` or an unreachable storage (the
+            message holds the URL with its password masked).
+    """
+    if isinstance(heartbeat_s, bool) or not isinstance(heartbeat_s, int) or heartbeat_s < 2:
+        raise ValueError(f"sweep.heartbeat_s must be an integer >= 2 seconds, got {heartbeat_s!r}")
+    if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+        raise ValueError(f"sweep.max_retries must be an integer >= 0, got {max_retries!r}")
+    try:
+        backend = make_url(url).get_backend_name()
+    except Exception:
+        raise ValueError(
+            f"sweep.storage {mask_url(url)!r} is not a SQLAlchemy URL; use e.g. "
+            "sqlite:////path/study.db or postgresql+psycopg://user@host:5432/db"
+        ) from None
+    path = sqlite_path(url) if backend == "sqlite" else None
+    if path is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(path, timeout=SQLITE_BUSY_TIMEOUT_S) as conn:
+                conn.execute("PRAGMA journal_mode=WAL")  # persistent: stored in the file
+        except (OSError, sqlite3.Error) as err:
+            raise ValueError(f"cannot open storage {mask_url(url)!r}: {err}") from None
+    try:
+        with warnings.catch_warnings():
+            # Heartbeats are marked experimental in Optuna; they are what makes retries work.
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = RetryHeartbeatStaleTrialCallback(max_retry=max_retries)
+            storage = RDBStorage(
+                url,
+                engine_kwargs=_engine_kwargs(url),
+                heartbeat_interval=max(1, heartbeat_s // 4),
+                grace_period=heartbeat_s,
+                heartbeat_stale_trial_callback=retry,
+            )
+    except (sqlalchemy.exc.SQLAlchemyError, ImportError, OSError) as err:
+        detail = mask_secrets(str(err).splitlines()[0] if str(err) else repr(err), url)
+        raise ValueError(f"cannot reach storage {mask_url(url)!r}: {detail}") from None
+    if backend == "sqlite":
+        storage.engine.dispose()  # drop pooled connections made before the listeners exist
+        _harden_sqlite(storage.engine)
+    return storage

@@ -1,0 +1,127 @@
+"""The worker loop: ask as soon as the last trial ended, heartbeat while it runs, tell.
+
+Any number of workers (processes here, Slurm jobs elsewhere) run this loop on one storage.
+Under the study's slot lock a worker fails stale trials (whose worker died: their heartbeat
+is older than ``sweep.heartbeat_s``; Optuna then enqueues a retry with the same params, up
+to ``sweep.max_retries``), counts trials and asks only while ``finished + running <
+n_trials``. When the study is full but trials still run, it waits: a running trial may yet
+fail and need its slot refilled.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+
+import optuna
+from optuna.storages import RDBStorage, fail_stale_trials
+from optuna.trial import TrialState
+
+from sweeper.study.plan import SweepPlan, open_study
+from sweeper.study.slots import count_trials, slot_lock
+from sweeper.study.storage import open_storage
+from sweeper.study.trial import TrainFn, run_trial
+
+__all__ = ["WorkerReport", "run_worker"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class WorkerReport:
+    """What one worker did."""
+
+    states: dict[str, int] = field(default_factory=dict)
+    stopped_by_errors: bool = False
+
+    @property
+    def n_trials(self) -> int:
+        """Trials this worker ran."""
+        return sum(self.states.values())
+
+
+class _Heartbeat:
+    """Records a trial's heartbeat now and then every ``interval`` seconds, in a thread."""
+
+    def __init__(self, storage: RDBStorage, trial_id: int, interval: float) -> None:
+        self._storage, self._trial_id, self._interval = storage, trial_id, interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
+
+    def _beat(self) -> None:
+        while not self._stop.wait(self._interval):
+            try:
+                self._storage.record_heartbeat(self._trial_id)
+            except Exception as err:  # a storage hiccup must not kill the trial
+                log.warning("heartbeat of trial id %d failed: %s", self._trial_id, err)
+
+    def __enter__(self) -> _Heartbeat:
+        self._storage.record_heartbeat(self._trial_id)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def _next_trial(study: optuna.Study, storage: RDBStorage, plan: SweepPlan) -> optuna.Trial | bool:
+    """Asks for a trial under the slot lock: a trial, True (wait) or False (study done)."""
+    s = plan.settings
+    with slot_lock(storage, s.storage, s.study_name):
+        fail_stale_trials(study)
+        counts = count_trials(storage, study._study_id)
+        if counts.finished >= s.n_trials:
+            return False
+        if counts.finished + counts.running >= s.n_trials:
+            return True
+        trial = study.ask()
+        storage.record_heartbeat(trial._trial_id)  # counted as alive from the first moment
+        return trial
+
+
+def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
+               storage: RDBStorage | None = None) -> WorkerReport:
+    """Runs trials of the plan's study until it holds ``n_trials`` finished ones.
+
+    Args:
+        plan: a checked plan whose study exists.
+        train_fn: the training function (``sweeper.ssl.train`` or one with its contract).
+        worker_index: this worker's index (sampler seed offset, log lines).
+        storage: an opened storage to reuse.
+
+    Returns:
+        The states of the trials this worker ran. The worker stops early, with
+        ``stopped_by_errors`` set, after ``max_retries + 1`` failed trials in a row (a
+        training function that always raises would otherwise loop forever).
+    """
+    s = plan.settings
+    storage = storage or open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    study = open_study(plan, create=False, worker_index=worker_index, storage=storage)
+    interval = float(storage.get_heartbeat_interval() or 1)
+    report = WorkerReport()
+    failures_in_row = 0
+    tag = f"worker {worker_index} (pid {os.getpid()})"
+    while True:
+        trial = _next_trial(study, storage, plan)
+        if trial is False:
+            break
+        if trial is True:
+            time.sleep(interval)
+            continue
+        assert isinstance(trial, optuna.Trial)
+        log.info("%s: trial %d starts", tag, trial.number)
+        with _Heartbeat(storage, trial._trial_id, interval):
+            state = run_trial(study, trial, plan, train_fn)
+        log.info("%s: trial %d %s", tag, trial.number, state.name)
+        report.states[state.name] = report.states.get(state.name, 0) + 1
+        failures_in_row = failures_in_row + 1 if state == TrialState.FAIL else 0
+        if failures_in_row > s.max_retries:
+            log.error("%s: %d trials failed in a row; stopping (see the trials' 'error' attr)",
+                      tag, failures_in_row)
+            report.stopped_by_errors = True
+            break
+    return report
