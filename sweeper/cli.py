@@ -32,11 +32,18 @@ def _status(argv: Sequence[str]) -> int:
     return status_main(argv)
 
 
+def _compare(argv: Sequence[str]) -> int:
+    from sweeper.oracle.compare import compare_main
+
+    return compare_main(argv)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
     "score": (_score, "label-free metrics of embeddings (.npy .npz .pt .safetensors)"),
     "sweep": (_sweep, "create or continue a study; run its workers until n_trials are done"),
     "worker": (_worker, "one worker pulling trials from an existing study (a Slurm job)"),
     "status": (_status, "table of the study's trials and its best trial"),
+    "compare": (_compare, "oracle evaluation + selection comparison -> report"),
 }
 
 

@@ -1,0 +1,143 @@
+"""The finished trials of an Optuna study, read with their run dirs, and oracle user attrs.
+
+A usable trial is COMPLETE or PRUNED, has the user attr ``run_dir``, and that folder holds a
+``metrics.json`` with a finite ``rankme`` and a checkpoint. Every other trial is listed as
+skipped, with the reason, so a report says what it left out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import optuna
+from optuna.storages import RDBStorage
+from optuna.storages._rdb import models
+from optuna.trial import TrialState
+
+__all__ = ["TrialRun", "load_trial_runs", "set_finished_trial_user_attrs", "study_folder"]
+
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
+CHECKPOINT_NAMES = ("last.ckpt",)
+
+
+@dataclass
+class TrialRun:
+    """One trial of the study as the oracle sees it."""
+
+    number: int
+    trial_id: int
+    state: str
+    params: dict[str, Any]
+    run_dir: Path | None
+    metrics: dict[str, Any] = field(default_factory=dict)
+    checkpoint: Path | None = None
+    skipped: str | None = None  # why it cannot be evaluated; None when usable
+
+    @property
+    def method(self) -> str:
+        """The SSL method, from metrics.json (``unknown`` when absent)."""
+        return str(self.metrics.get("method") or "unknown")
+
+
+def _checkpoint(run_dir: Path) -> Path | None:
+    folder = run_dir / "checkpoints"
+    for name in CHECKPOINT_NAMES:
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(folder.glob("*.ckpt"), key=lambda p: p.stat().st_mtime) if folder.is_dir() \
+        else []
+    return found[-1] if found else None
+
+
+def _read(trial: optuna.trial.FrozenTrial, base: Path) -> TrialRun:
+    raw = trial.user_attrs.get("run_dir")
+    run_dir = None if raw is None else (Path(raw) if Path(raw).is_absolute() else base / raw)
+    run = TrialRun(number=trial.number, trial_id=trial._trial_id, state=trial.state.name,
+                   params=dict(trial.params), run_dir=run_dir)
+    if trial.state not in FINISHED:
+        error = trial.user_attrs.get("error")
+        run.skipped = f"state {trial.state.name}" + (f": {error}" if error else "")
+        return run
+    if run_dir is None:
+        run.skipped = "no run_dir user attr"
+        return run
+    path = run_dir / "metrics.json"
+    try:
+        run.metrics = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        run.skipped = f"unreadable {path}: {type(err).__name__}"
+        return run
+    status = str(run.metrics.get("status", ""))
+    rankme = run.metrics.get("rankme")
+    if "fail" in status or "error" in status:
+        run.skipped = f"training status {status!r}"
+    elif not isinstance(rankme, int | float) or not math.isfinite(rankme):
+        run.skipped = f"no finite rankme in {path} (got {rankme!r})"
+    elif (ckpt := _checkpoint(run_dir)) is None:
+        run.skipped = f"no checkpoint under {run_dir / 'checkpoints'}"
+    else:
+        run.checkpoint = ckpt
+    return run
+
+
+def load_trial_runs(study: optuna.Study, base: Path | None = None) -> list[TrialRun]:
+    """Every trial of ``study``, usable or with the reason it is skipped, by number.
+
+    Args:
+        study: the loaded study.
+        base: folder a relative ``run_dir`` is resolved against (default: the cwd, where
+            the workers ran).
+    """
+    root = Path.cwd() if base is None else base
+    return [_read(t, root) for t in sorted(study.get_trials(deepcopy=False),
+                                           key=lambda t: t.number)]
+
+
+def study_folder(runs: list[TrialRun]) -> Path:
+    """The folder holding the trials' run dirs (their most common parent).
+
+    Raises:
+        ValueError: when no trial records a run dir.
+    """
+    parents = [r.run_dir.resolve().parent for r in runs if r.run_dir is not None]
+    if not parents:
+        raise ValueError("no trial of the study records a run_dir user attr; cannot find the "
+                         "study folder")
+    return max(set(parents), key=parents.count)
+
+
+def set_finished_trial_user_attrs(storage: Any, trial_id: int, attrs: dict[str, Any]) -> None:
+    """Store user attrs on a finished trial (upsert, one transaction).
+
+    Optuna's public API refuses to change a finished trial, and the oracle runs after the
+    trials finished. For RDB storages (SQLite, PostgreSQL, MySQL) the rows are written
+    through Optuna's own ORM models, the same table ``trial.set_user_attr`` fills; params,
+    values and states are not touched.
+
+    Raises:
+        ValueError: for a storage that is not an RDB storage.
+    """
+    backend = getattr(storage, "_backend", storage)  # unwrap Optuna's cached storage
+    if not isinstance(backend, RDBStorage):
+        raise ValueError(f"storing oracle results needs an RDB storage (SQLite, PostgreSQL), "
+                         f"got {type(backend).__name__}")
+    session = backend.scoped_session()
+    try:
+        for key, value in attrs.items():
+            row = (session.query(models.TrialUserAttributeModel)
+                   .filter_by(trial_id=trial_id, key=key).one_or_none())
+            if row is None:
+                session.add(models.TrialUserAttributeModel(
+                    trial_id=trial_id, key=key, value_json=json.dumps(value)))
+            else:
+                row.value_json = json.dumps(value)
+        session.commit()
+    except Exception:
+        session.rollback()
+        raise
+    finally:
+        session.close()

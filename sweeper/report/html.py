@@ -1,0 +1,71 @@
+"""A self-contained HTML report: inline CSS, figures as base64 data URIs, no external links.
+
+It opens offline from any folder (mail it, attach it to a ticket): nothing is fetched.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from sweeper.report.tables import correlation_table, selection_table
+
+__all__ = ["render_html"]
+
+CSS = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px;
+       color: #222; line-height: 1.4; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: right; }
+th { background: #f3f3f3; }
+td:first-child, td:nth-child(2) { text-align: left; }
+img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
+.note { color: #8a5a00; }
+code { background: #f6f6f6; padding: 0 0.2em; }
+"""
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>"
+                   for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render_html(report: Mapping[str, Any], figures: Mapping[str, Path]) -> str:
+    """The report page. ``figures`` maps a caption to a PNG file, embedded inline."""
+    study = report["study"]
+    parts = [
+        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
+        f"<title>rankme-sweeper report: {html.escape(str(study['name']))}</title>",
+        f"<style>{CSS}</style></head><body>",
+        f"<h1>Study <code>{html.escape(str(study['name']))}</code></h1>",
+        f"<p>{study['n_evaluated']} of {study['n_trials']} trials evaluated; storage "
+        f"<code>{html.escape(str(study['storage']))}</code>. Accuracies: linear probe on "
+        "frozen backbone features, settings chosen on a validation split carved from train, "
+        "scored on the held-out split. Gap = oracle pick's test accuracy minus the pick's "
+        "(points).</p>",
+    ]
+    parts += [f'<p class="note">{html.escape(n)}</p>' for n in report["notes"]]
+    parts += ["<h2>Selection (linear probe)</h2>", _table(*selection_table(report))]
+    parts += ["<h2>Selection (kNN)</h2>", _table(*selection_table(report, "selection_knn"))]
+    parts += ["<h2>Rank correlation with test accuracy</h2>",
+              _table(*correlation_table(report))]
+    for caption, path in figures.items():
+        parts += [f"<h2>{html.escape(caption)}</h2>", _img(path, caption)]
+    skipped = study.get("skipped") or []
+    if skipped:
+        parts += ["<h2>Skipped trials</h2>",
+                  _table(["Trial", "State", "Reason"],
+                         [[str(s["number"]), str(s["state"]), str(s["reason"])]
+                          for s in skipped])]
+    parts.append("</body></html>")
+    return "\n".join(parts)
