@@ -27,6 +27,29 @@ CONF_DIR = Path(sweeper.__file__).resolve().parent.parent / "conf"
 log = logging.getLogger("sweeper.study")
 
 
+# Hydra flags that take a value; argparse wants every flag before the first override.
+_VALUE_FLAGS = {"--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--cfg",
+                "-c", "--package", "-p", "--info", "-i", "--shell-completion", "-sc",
+                "--experimental-rerun"}
+
+
+def flags_first(argv: Sequence[str]) -> list[str]:
+    """``argv`` with Hydra's flags (and their values) moved before the overrides."""
+    flags: list[str] = []
+    overrides: list[str] = []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("-"):
+            flags.append(arg)
+            if arg in _VALUE_FLAGS and args and not args[0].startswith("-") \
+                    and (arg not in ("--info", "-i") or "=" not in args[0]):
+                flags.append(args.pop(0))
+        else:
+            overrides.append(arg)
+    return flags + overrides
+
+
 def _run_hydra(name: str, argv: Sequence[str], task: Callable[[DictConfig], int],
                extra: Sequence[str] = ()) -> int:
     code = {"value": 0}
@@ -41,7 +64,7 @@ def _run_hydra(name: str, argv: Sequence[str], task: Callable[[DictConfig], int]
             code["value"] = 2
 
     saved = sys.argv
-    sys.argv = [f"rankme-sweeper-{name}", *extra, *argv]
+    sys.argv = [f"rankme-sweeper-{name}", *flags_first([*extra, *argv])]
     try:
         _main()
     except SystemExit as exit_:
@@ -57,9 +80,11 @@ def _sweep(cfg: DictConfig) -> int:
     from sweeper.study.slots import count_trials
     from sweeper.study.status import print_status
     from sweeper.study.storage import open_storage
+    from sweeper.study.trial import load_train_fn
 
     plan = make_plan(cfg)
     s = plan.settings
+    load_train_fn(s.train_fn)  # fails here, before the study, if it cannot be imported
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = open_study(plan, create=True, storage=storage)
     counts = count_trials(storage, study._study_id)

@@ -1,0 +1,65 @@
+"""Helpers for study tests: run the CLI in a fresh folder, open the study it made."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import optuna
+import pytest
+from sqlalchemy.engine import make_url
+
+REPO = Path(__file__).resolve().parents[2]
+POSTGRES_URL = os.environ.get("RANKME_TEST_POSTGRES_URL",
+                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def cli_env() -> dict[str, str]:
+    """Environment for CLI subprocesses: the repo importable (tests.study.trial_fns)."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["HYDRA_FULL_ERROR"] = "1"
+    return env
+
+
+def run_cli(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    """Runs ``rankme-sweeper ARGS`` in ``cwd``; returns the finished process."""
+    return subprocess.run([sys.executable, "-m", "sweeper.cli", *args], cwd=cwd, env=cli_env(),
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def sqlite_url(folder: Path) -> str:
+    return f"sqlite:///{folder / 'study.db'}"
+
+
+def load(url: str, name: str) -> optuna.Study:
+    return optuna.load_study(study_name=name, storage=url)
+
+
+@pytest.fixture
+def study_name() -> str:
+    return f"test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def postgres_url(study_name: str):
+    """The test PostgreSQL URL; the test's study is deleted afterwards."""
+    from sqlalchemy import create_engine, text
+
+    url = make_url(POSTGRES_URL)
+    try:
+        engine = create_engine(url, connect_args={"connect_timeout": 5})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as err:
+        pytest.skip(f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)} "
+                    f"({type(err).__name__}); set RANKME_TEST_POSTGRES_URL")
+    yield POSTGRES_URL
+    try:
+        optuna.delete_study(study_name=study_name, storage=POSTGRES_URL)
+    except KeyError:
+        pass
