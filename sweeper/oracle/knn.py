@@ -8,6 +8,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sweeper.oracle.threads import threads_for
+
 __all__ = ["knn_accuracies"]
 
 
@@ -40,16 +42,17 @@ def knn_accuracies(train_x: np.ndarray, train_y: np.ndarray, query_x: np.ndarray
     ref_y = torch.as_tensor(targets, device=dev)
     k_max = min(max(ks), ref.shape[0])
     correct = dict.fromkeys(ks, 0)
-    for start in range(0, query_x.shape[0], chunk):
-        q = F.normalize(torch.as_tensor(np.asarray(query_x[start:start + chunk], np.float32),
-                                        device=dev), dim=1)
-        sims, idx = (q @ ref.T).topk(k_max, dim=1)
-        neighbour_y = ref_y[idx]
-        truth = np.asarray(query_y[start:start + chunk])
-        for k in ks:
-            kk = min(k, k_max)
-            votes = torch.zeros(q.shape[0], len(classes), device=dev, dtype=sims.dtype)
-            votes.scatter_add_(1, neighbour_y[:, :kk], sims[:, :kk])
-            pred = classes[votes.argmax(1).cpu().numpy()]
-            correct[k] += int(np.sum(pred == truth))
+    with threads_for(ref.numel(), dev):
+        for start in range(0, query_x.shape[0], chunk):
+            q = F.normalize(torch.as_tensor(np.asarray(query_x[start:start + chunk], np.float32),
+                                            device=dev), dim=1)
+            sims, idx = (q @ ref.T).topk(k_max, dim=1)
+            neighbour_y = ref_y[idx]
+            truth = np.asarray(query_y[start:start + chunk])
+            for k in ks:
+                kk = min(k, k_max)
+                votes = torch.zeros(q.shape[0], len(classes), device=dev, dtype=sims.dtype)
+                votes.scatter_add_(1, neighbour_y[:, :kk], sims[:, :kk])
+                pred = classes[votes.argmax(1).cpu().numpy()]
+                correct[k] += int(np.sum(pred == truth))
     return {k: correct[k] / query_x.shape[0] for k in ks}

@@ -6,6 +6,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from sweeper.oracle.threads import threads_for
+
 __all__ = ["LinearProbe"]
 
 
@@ -97,7 +99,8 @@ class LinearProbe:
             loss.backward()
             return loss
 
-        opt.step(closure)
+        with threads_for(xs.numel(), self.device):
+            opt.step(closure)
         self._weight, self._bias = weight.detach(), bias.detach()
         return self
 
