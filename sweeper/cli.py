@@ -38,7 +38,14 @@ def _compare(argv: Sequence[str]) -> int:
     return compare_main(argv)
 
 
+def _train(argv: Sequence[str]) -> int:
+    from sweeper.ssl.entry import train_main
+
+    return train_main(argv)
+
+
 SUBCOMMANDS: dict[str, tuple[Callable[[Sequence[str]], int], str]] = {
+    "train": (_train, "one JE-SSL training run (Hydra overrides) -> run dir, metrics.json"),
     "score": (_score, "label-free metrics of embeddings (.npy .npz .pt .safetensors)"),
     "sweep": (_sweep, "create or continue a study; run its workers until n_trials are done"),
     "worker": (_worker, "one worker pulling trials from an existing study (a Slurm job)"),

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from sweeper.metrics.embedding_files import SUPPORTED_SUFFIXES, accumulate_files, open_embeddings
 from sweeper.metrics.measures import finite_or_none, spectral_metrics
 
-__all__ = ["score_main", "score_path"]
+__all__ = ["score_checkpoint", "score_main", "score_path"]
 
 
 def score_path(path: str, show_progress: bool = False) -> dict[str, object]:
@@ -44,30 +44,77 @@ def score_path(path: str, show_progress: bool = False) -> dict[str, object]:
     return metrics
 
 
+CHECKPOINT_SUFFIXES = (".ckpt", ".pth")
+
+
+def score_checkpoint(path: str, overrides: Sequence[str] = (),
+                     save_features: str | None = None) -> dict[str, object]:
+    """Spectral metrics of a checkpoint's frozen backbone features on the train split.
+
+    The dataset comes from Hydra overrides (``data=<name>`` ...) composed over
+    ``conf/train.yaml``; with ``save_features`` every split's features are written as
+    ``DIR/<split>.npz`` (arrays ``features``, ``labels``).
+
+    Raises:
+        ValueError: for a bad config, an unreadable or code-carrying checkpoint, or data.
+    """
+    from pathlib import Path
+
+    from sweeper.config import compose_config
+    from sweeper.ssl.features import extract_features, save_features as write
+
+    started = time.perf_counter()
+    cfg = compose_config(list(overrides))
+    splits = ("train", "val", "test") if save_features else ("train",)
+    feats = extract_features(Path(path), cfg, splits=splits)
+    metrics: dict[str, object] = dict(spectral_metrics(feats["train"][0]))
+    metrics["alpha_req"] = finite_or_none(float(metrics["alpha_req"]))  # type: ignore[arg-type]
+    metrics.update(path=str(path), checkpoint=True, split="train", dataset=str(cfg.data.dataset),
+                   shards=1, dtype=["float32"])
+    if save_features:
+        metrics["features"] = [str(p) for p in write(feats, Path(save_features))]
+    metrics["seconds"] = round(time.perf_counter() - started, 3)
+    return metrics
+
+
 def score_main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="rankme-sweeper score",
         description="Label-free metrics (RankMe, alpha-ReQ, NESum, stable rank, threshold "
         f"rank) of an N x K embedding matrix: a {', '.join(SUPPORTED_SUFFIXES)} file or a "
-        "folder of such shards.",
+        "folder of such shards; or of a training checkpoint's frozen backbone features "
+        "(score CKPT data=<name> [--save-features DIR]).",
     )
-    parser.add_argument("path", help="embedding file or folder of shards")
+    parser.add_argument("path", help="embedding file or folder of shards, or a checkpoint")
+    parser.add_argument("overrides", nargs="*",
+                        help="checkpoint only: Hydra overrides naming the data, e.g. data=digits")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--save-features", metavar="DIR",
+                        help="checkpoint only: write DIR/<split>.npz (features, labels)")
     args = parser.parse_args(argv)
+    is_checkpoint = (args.path.endswith(CHECKPOINT_SUFFIXES) or bool(args.overrides)
+                     or args.save_features is not None)
     try:
-        result = score_path(args.path, show_progress=sys.stderr.isatty())
+        if is_checkpoint:
+            result = score_checkpoint(args.path, args.overrides, args.save_features)
+        else:
+            result = score_path(args.path, show_progress=sys.stderr.isatty())
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result))
         return 0
+    source = (f"train split of {result['dataset']}" if is_checkpoint
+              else f"{', '.join(result['dtype'])}, {result['shards']} shard(s)")  # type: ignore[arg-type]
     print(f"{result['path']}: N = {result['n']:,} x K = {result['dim']:,} "
-          f"({', '.join(result['dtype'])}, {result['shards']} shard(s), {result['seconds']} s)")  # type: ignore[arg-type]
+          f"({source}, {result['seconds']} s)")
     for key in ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank"):
         value = result[key]
         shown = "inf (collapsed)" if value is None else (
             f"{value:,}" if isinstance(value, int) else f"{value:.4f}"
         )
         print(f"  {key:<15} {shown}")
+    for path in result.get("features", []):  # type: ignore[attr-defined]
+        print(f"  wrote {path}")
     return 0

@@ -1,0 +1,166 @@
+"""Hydra composition helpers: the repo's ``conf/`` folder, struct checks, choice checks.
+
+Configs are data (``conf/*.yaml``); this module only finds them, composes them, completes a
+foreign (solo-learn) config with our defaults, and turns composition errors into one-line
+messages that name the bad key or value and the nearest valid ones.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from hydra.errors import ConfigCompositionException
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+__all__ = [
+    "CONF_DIR",
+    "ConfigError",
+    "check_choices",
+    "complete_config",
+    "compose_config",
+    "config_keys",
+    "group_choices",
+    "nearest",
+]
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+# config group -> the key whose value names the chosen option
+GROUP_KEYS = {"method": "method", "backbone": "backbone.name", "data": "data.dataset",
+              "optimizer": "optimizer.name"}
+
+
+class ConfigError(ValueError):
+    """A bad config: unknown key, unknown choice, or a value out of range."""
+
+
+def group_choices(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
+    """Names of the options of a config group (the yaml files under ``conf_dir/group``)."""
+    return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
+
+
+def nearest(word: str, candidates: Sequence[str], n: int = 3) -> list[str]:
+    """Up to ``n`` candidates closest to ``word`` (difflib ratio), best first."""
+    return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.5)
+
+
+def config_keys(cfg: DictConfig | ListConfig, prefix: str = "") -> Iterator[str]:
+    """Every dotted key of ``cfg`` (dict nodes only; list items are not descended)."""
+    if not isinstance(cfg, DictConfig):
+        return
+    for key in cfg.keys():
+        full = f"{prefix}{key}"
+        yield full
+        node = cfg._get_node(key)
+        if isinstance(node, DictConfig) and not node._is_missing() and not node._is_none():
+            yield from config_keys(node, prefix=f"{full}.")
+
+
+@contextmanager
+def _own_hydra(config_dir: Path) -> Iterator[None]:
+    """Compose from ``config_dir`` even inside a running Hydra app (whose search path may
+    be a user's folder): park the app's global state and restore it afterwards."""
+    gh = GlobalHydra.instance()
+    saved = gh.hydra if gh.is_initialized() else None
+    gh.clear()
+    try:
+        with initialize_config_dir(config_dir=str(config_dir), version_base=None):
+            yield
+    finally:
+        GlobalHydra.instance().clear()
+        if saved is not None:
+            GlobalHydra.instance().initialize(saved)
+
+
+def _explain(exc: ConfigCompositionException, keys: Sequence[str], conf_dir: Path) -> str:
+    text = f"{exc} {exc.__cause__ or ''}"
+    match = re.search(r"Key '([^']+)' is not in struct", text)
+    if match:
+        key = match.group(1)
+        full = re.search(r"full_key: (\S+)", text)
+        full_key = full.group(1) if full else key
+        close = nearest(full_key, keys) or nearest(key, [k.rsplit(".", 1)[-1] for k in keys])
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        return f"unknown config key '{full_key}'{hint} (add a new key with +{full_key}=...)"
+    match = re.search(r"Could not find '([^/']+)/([^']+)'", text)
+    if match:
+        group, option = match.groups()
+        return _unknown_choice(group, option, group_choices(group, conf_dir))
+    return str(exc).strip().splitlines()[0]
+
+
+def _unknown_choice(group: str, value: object, choices: Sequence[str]) -> str:
+    close = nearest(str(value), choices, n=1)
+    hint = f" (did you mean {close[0]}?)" if close else ""
+    return f"unknown {group} {value!r}{hint}; choose one of: {', '.join(choices)}"
+
+
+def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
+                   config_dir: Path = CONF_DIR) -> DictConfig:
+    """Compose ``config_name`` from ``config_dir`` with Hydra overrides (struct mode on).
+
+    Raises:
+        ConfigError: naming a misspelled key and its nearest valid keys, or an unknown
+            group option and the available ones.
+    """
+    user = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
+    with _own_hydra(config_dir):
+        try:
+            cfg = compose(config_name=config_name, overrides=list(user))
+        except ConfigCompositionException as exc:
+            base = compose(config_name=config_name)
+            raise ConfigError(_explain(exc, list(config_keys(base)), config_dir)) from None
+    OmegaConf.set_struct(cfg, True)
+    return cfg
+
+
+def complete_config(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> DictConfig:
+    """Return ``cfg`` filled up with our defaults where it is a foreign, partial config.
+
+    A config composed from ``conf/train.yaml`` is returned as is. A solo-learn pretrain
+    file (no ``monitor`` block) is merged over ``train`` composed with the groups its
+    values name (method, backbone, dataset, optimizer), in struct mode: its keys must all
+    be known ones.
+
+    Raises:
+        ConfigError: for an unknown group option or key.
+    """
+    if "monitor" in cfg:
+        return cfg
+    check_choices(cfg, conf_dir)
+    overrides = []
+    for group, key in GROUP_KEYS.items():
+        value = OmegaConf.select(cfg, key, default=None)
+        if value is not None:
+            overrides.append(f"{group}={value}")
+    base = compose_config(overrides, config_dir=conf_dir)
+    foreign = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
+    if "augmentations" in foreign and foreign.augmentations:
+        base.augmentations = foreign.augmentations  # a list replaces ours whole
+    try:
+        merged = OmegaConf.merge(base, foreign)
+    except Exception as exc:  # omegaconf raises ConfigKeyError etc.
+        key = getattr(exc, "full_key", None) or str(exc).split("'")[1]
+        close = nearest(str(key), list(config_keys(base)))
+        hint = f"; did you mean: {', '.join(close)}?" if close else ""
+        raise ConfigError(f"unknown config key '{key}'{hint}") from None
+    assert isinstance(merged, DictConfig)
+    OmegaConf.set_struct(merged, True)
+    return merged
+
+
+def check_choices(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> None:
+    """Raise :class:`ConfigError` unless method, backbone, dataset and optimizer name
+    options that exist under ``conf_dir`` (checked before any work starts)."""
+    for group, key in GROUP_KEYS.items():
+        value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
+        choices = group_choices(group, conf_dir)
+        if value is not None and str(value) not in choices:
+            raise ConfigError(_unknown_choice(group if group != "data" else "dataset",
+                                              value, choices))

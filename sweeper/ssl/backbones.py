@@ -1,0 +1,104 @@
+"""Backbones: torchvision ResNets (CIFAR stem for small images), timm ViTs, a digits CNN.
+
+Every builder returns a module mapping images ``B x C x H x W`` to features ``B x K`` and K.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["BACKBONES", "DigitsCNN", "build_backbone"]
+
+# Images up to this size get the CIFAR stem (ResNets) or 4-pixel patches (ViTs), as in
+# solo-learn: an ImageNet stem would shrink a 32 px image to 8 px before the first block.
+SMALL_IMAGE = 64
+
+
+class DigitsCNN(nn.Module):
+    """A small CNN for 8x8 grayscale digits.
+
+    conv3x3(width) - conv3x3(2 width) at 8x8, 2x2 max-pool, conv3x3(4 width) at 4x4, each
+    with BatchNorm and ReLU, then global average pooling: ``4 * width`` features.
+    """
+
+    def __init__(self, in_channels: int = 1, width: int = 32) -> None:
+        super().__init__()
+
+        def block(c_in: int, c_out: int) -> list[nn.Module]:
+            return [nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out),
+                    nn.ReLU(inplace=True)]
+
+        self.layers = nn.Sequential(
+            *block(in_channels, width), *block(width, 2 * width), nn.MaxPool2d(2),
+            *block(2 * width, 4 * width), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        )
+        self.num_features = 4 * width
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.layers(x)  # type: ignore[no-any-return]
+
+
+def _resnet(arch: str) -> Callable[..., tuple[nn.Module, int]]:
+    def build(in_channels: int, image_size: int, **kwargs: Any) -> tuple[nn.Module, int]:
+        import torchvision
+
+        net = getattr(torchvision.models, arch)(weights=None, **kwargs)
+        if image_size <= SMALL_IMAGE or in_channels != 3:
+            stride = 1 if image_size <= SMALL_IMAGE else 2
+            net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=stride, padding=1,
+                                  bias=False)
+        if image_size <= SMALL_IMAGE:
+            net.maxpool = nn.Identity()
+        dim = net.fc.in_features
+        net.fc = nn.Identity()
+        return net, dim
+
+    return build
+
+
+def _vit(arch: str) -> Callable[..., tuple[nn.Module, int]]:
+    def build(in_channels: int, image_size: int, **kwargs: Any) -> tuple[nn.Module, int]:
+        import timm
+
+        patch = kwargs.pop("patch_size", 4 if image_size <= SMALL_IMAGE else 16)
+        if image_size % patch:
+            raise ValueError(f"{arch}: image size {image_size} is not a multiple of the "
+                             f"patch size {patch}; set backbone.kwargs.patch_size")
+        net = timm.create_model(arch, pretrained=False, num_classes=0, img_size=image_size,
+                                patch_size=patch, in_chans=in_channels, **kwargs)
+        return net, int(net.num_features)
+
+    return build
+
+
+def _digits_cnn(in_channels: int, image_size: int, **kwargs: Any) -> tuple[nn.Module, int]:
+    net = DigitsCNN(in_channels, **kwargs)
+    return net, net.num_features
+
+
+BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
+    "digits_cnn": _digits_cnn,
+    "resnet18": _resnet("resnet18"),
+    "resnet50": _resnet("resnet50"),
+    "vit_tiny": _vit("vit_tiny_patch16_224"),
+    "vit_small": _vit("vit_small_patch16_224"),
+}
+
+
+def build_backbone(name: str, in_channels: int, image_size: int,
+                   kwargs: Mapping[str, Any] | None = None) -> tuple[nn.Module, int]:
+    """Build backbone ``name`` for ``in_channels`` x ``image_size`` px images.
+
+    Returns:
+        The module (images -> ``B x K`` features) and K.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in BACKBONES:
+        raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
+    return BACKBONES[name](in_channels, image_size, **dict(kwargs or {}))

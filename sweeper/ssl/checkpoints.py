@@ -1,0 +1,71 @@
+"""Checkpoints as data: weights-only loading, ours and solo-learn's.
+
+A checkpoint is read with ``torch.load(..., weights_only=True)``: tensors, numbers,
+strings, lists and dicts, never Python objects that would run code when unpickled.
+Ours are Lightning checkpoints whose ``state_dict`` holds ``method.backbone.*`` and whose
+``rankme_sweeper`` entry holds the run's resolved config; solo-learn's hold ``backbone.*``.
+"""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["backbone_state", "load_checkpoint", "stored_config"]
+
+_PREFIXES = ("method.backbone.", "backbone.", "module.backbone.")
+
+
+def load_checkpoint(path: str | Path) -> dict[str, Any]:
+    """Load ``path`` weights-only.
+
+    Raises:
+        ValueError: if the file is missing, not a checkpoint, or needs arbitrary unpickling.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"checkpoint {str(p)!r} does not exist")
+    try:
+        ckpt = torch.load(p, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ValueError(
+            f"checkpoint {str(p)!r} refused: it needs arbitrary unpickling (it stores Python "
+            f"objects, not only tensors and plain data), and a checkpoint is data, never code "
+            f"({first[:200]})") from None
+    except (RuntimeError, EOFError, OSError) as exc:
+        raise ValueError(f"checkpoint {str(p)!r} is not a readable torch checkpoint: "
+                         f"{str(exc).splitlines()[0][:200]}") from None
+    if not isinstance(ckpt, dict):
+        raise ValueError(f"checkpoint {str(p)!r} holds a {type(ckpt).__name__}, not a dict "
+                         "with a state_dict")
+    return ckpt
+
+
+def stored_config(ckpt: dict[str, Any]) -> dict[str, Any] | None:
+    """The resolved training config saved in one of our checkpoints (None for others)."""
+    meta = ckpt.get("rankme_sweeper")
+    return meta.get("config") if isinstance(meta, dict) else None
+
+
+def backbone_state(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The backbone's weights with their prefix removed (``method.backbone.`` for ours,
+    ``backbone.`` for solo-learn's); a bare state dict is accepted too.
+
+    Raises:
+        ValueError: if no backbone weights are found.
+    """
+    state = ckpt.get("state_dict", ckpt)
+    if not isinstance(state, dict):
+        raise ValueError("checkpoint has no state_dict")
+    for prefix in _PREFIXES:
+        found = {k[len(prefix):]: v for k, v in state.items()
+                 if isinstance(k, str) and k.startswith(prefix) and isinstance(v, torch.Tensor)}
+        if found:
+            return found
+    keys = ", ".join(list(state)[:5])
+    raise ValueError(f"no backbone weights in the checkpoint: expected keys starting with "
+                     f"{' or '.join(_PREFIXES)}; found e.g. {keys}")

@@ -1,0 +1,251 @@
+"""Datasets as un-augmented image tensors, and the epoch-seeded batch sampler.
+
+Loaders yield ``(images, labels)`` with images ``B x C x S x S`` (uint8, or float in
+[0, 1] for digits) at the dataset's ``load_size``; views are made later, in batches, on the
+training device (:mod:`sweeper.ssl.views`). Labels are int64, -1 where there are none;
+pretraining never reads them.
+
+Datasets: ``digits`` (sklearn's, embedded, fixed seeded stratified train/val/test split),
+``cifar10``/``cifar100``/``stl10`` (torchvision files under ``data.train_path``; nothing is
+downloaded unless ``data.download=true``), ``imagenet``/``imagenet100``/``custom`` (image
+folders: class sub-folders, or a flat folder of unlabelled images).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import DictConfig
+from torch.utils.data import DataLoader, Dataset, Sampler
+
+__all__ = [
+    "DATASETS",
+    "EpochBatchSampler",
+    "FolderImages",
+    "TensorImages",
+    "available_splits",
+    "build_dataset",
+    "digits_split",
+    "make_loader",
+]
+
+DATASETS = ("digits", "cifar10", "cifar100", "stl10", "imagenet", "imagenet100", "custom")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
+
+
+class TensorImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Images held in memory (``N x C x H x W``); indexing by a batch of indices is one
+    gather, so loaders take whole index batches (no per-image work, no collate)."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
+        self.images, self.labels = images, labels
+
+    def __len__(self) -> int:
+        return int(self.images.shape[0])
+
+    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images[index], self.labels[index]
+
+    def subset(self, index: np.ndarray) -> TensorImages:
+        idx = torch.as_tensor(index, dtype=torch.long)
+        return TensorImages(self.images[idx], self.labels[idx])
+
+
+class FolderImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
+    """Image files decoded one by one (in loader workers), resized so the short side is
+    ``load_size`` and centre-cropped to ``load_size`` square, as uint8 ``C x S x S``."""
+
+    def __init__(self, files: Sequence[Path], labels: Sequence[int], load_size: int,
+                 channels: int = 3) -> None:
+        self.files, self.labels = list(files), torch.as_tensor(labels, dtype=torch.long)
+        self.load_size, self.channels = load_size, channels
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        from torchvision.io import ImageReadMode, decode_image
+        from torchvision.transforms.v2 import functional as F
+
+        mode = ImageReadMode.RGB if self.channels == 3 else ImageReadMode.GRAY
+        img = decode_image(str(self.files[index]), mode=mode)
+        img = F.center_crop(F.resize(img, self.load_size, antialias=True), [self.load_size])
+        return img, self.labels[index]
+
+    def subset(self, index: np.ndarray) -> FolderImages:
+        return FolderImages([self.files[i] for i in index], self.labels[index].tolist(),
+                            self.load_size, self.channels)
+
+    @classmethod
+    def scan(cls, root: Path, load_size: int, channels: int = 3) -> FolderImages:
+        """Class sub-folders (sorted names -> labels 0..C-1), else a flat unlabelled folder.
+
+        Raises:
+            ValueError: if ``root`` is missing or holds no images.
+        """
+        if not root.is_dir():
+            raise ValueError(f"image folder {str(root)!r} does not exist")
+        classes = sorted(p for p in root.iterdir() if p.is_dir())
+        files: list[Path] = []
+        labels: list[int] = []
+        for label, folder in enumerate(classes) if classes else [(-1, root)]:
+            found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+            files += found
+            labels += [label] * len(found)
+        if not files:
+            raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(root)!r}")
+        return cls(files, labels, load_size, channels)
+
+
+ImageSet = TensorImages | FolderImages
+
+
+def digits_split(seed: int, val_fraction: float, test_fraction: float
+                 ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
+    """sklearn's 1,797 digits as float images in [0, 1] (``N x 1 x 8 x 8``), split
+    stratified into train/val/test with ``seed`` (the same seed, the same split)."""
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    x = torch.from_numpy((digits.data / 16.0).astype(np.float32)).reshape(-1, 1, 8, 8)
+    y = torch.from_numpy(digits.target.astype(np.int64))
+    idx = np.arange(len(y))
+    rest, test = train_test_split(idx, test_size=test_fraction, random_state=seed,
+                                  stratify=digits.target)
+    train, val = train_test_split(rest, test_size=val_fraction / (1.0 - test_fraction),
+                                  random_state=seed, stratify=digits.target[rest])
+    return {name: (x[np.sort(part)], y[np.sort(part)])
+            for name, part in (("train", train), ("val", val), ("test", test))}
+
+
+def available_splits(data: DictConfig) -> tuple[str, ...]:
+    """The splits a dataset has: train always, then val and/or test."""
+    if data.dataset == "digits":
+        return ("train", "val", "test")
+    if data.dataset in ("cifar10", "cifar100", "stl10"):
+        return ("train", "test")
+    return ("train", "val") if data.val_path else ("train",)
+
+
+def _path(data: DictConfig, key: str) -> Path:
+    value = data.get(key)
+    if not value:
+        raise ValueError(f"data.{key} is not set: dataset {data.dataset!r} reads local files "
+                         f"(set data.{key}=/path/to/{data.dataset})")
+    return Path(str(value)).expanduser()
+
+
+def _torchvision(data: DictConfig, split: str) -> ImageSet:
+    import torchvision
+
+    root = _path(data, "train_path")  # torchvision's files hold every split
+    name = str(data.dataset)
+    folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python",
+              "stl10": "stl10_binary"}[name]
+    if not (root / folder).is_dir() and not data.download:
+        if data.format == "image_folder" and root.is_dir():
+            sub = root / split if (root / split).is_dir() else root
+            return FolderImages.scan(sub, int(data.load_size), int(data.channels))
+        raise ValueError(f"no {name} under {str(root)!r}: expected {root / folder} "
+                         "(torchvision's files), or class folders with data.format=image_folder; "
+                         "set data.download=true to download it")
+    if name == "stl10":
+        tv_split = {"train": "train+unlabeled", "test": "test", "labelled": "train"}[split]
+        ds = torchvision.datasets.STL10(str(root), split=tv_split, download=bool(data.download))
+        images = torch.from_numpy(ds.data)
+        labels = torch.from_numpy(np.asarray(ds.labels, dtype=np.int64))
+    else:
+        cls = torchvision.datasets.CIFAR10 if name == "cifar10" else torchvision.datasets.CIFAR100
+        ds = cls(str(root), train=split == "train", download=bool(data.download))
+        images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
+        labels = torch.as_tensor(ds.targets, dtype=torch.long)
+    return TensorImages(images, labels)
+
+
+def build_dataset(data: DictConfig, split: str = "train", pretrain: bool = False) -> ImageSet:
+    """The ``split`` of the dataset ``data.dataset`` (train for pretraining).
+
+    Args:
+        data: the ``data`` config block.
+        split: one of :func:`available_splits`.
+        pretrain: for STL-10, add the unlabelled images to train (as solo-learn does).
+
+    Raises:
+        ValueError: for an unknown dataset or split, or missing files.
+    """
+    if data.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {data.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    if split not in available_splits(data):
+        raise ValueError(f"dataset {data.dataset!r} has no {split!r} split; it has: "
+                         f"{', '.join(available_splits(data))}")
+    ds: ImageSet
+    if data.dataset == "digits":
+        s = data.split
+        ds = TensorImages(*digits_split(int(s.seed), float(s.val_fraction),
+                                        float(s.test_fraction))[split])
+    elif data.dataset in ("cifar10", "cifar100", "stl10"):
+        if data.dataset == "stl10" and split == "train" and not pretrain:
+            split = "labelled"
+        ds = _torchvision(data, split)
+    else:
+        ds = FolderImages.scan(_path(data, "train_path" if split == "train" else "val_path"),
+                               int(data.load_size), int(data.channels))
+    if pretrain and float(data.fraction) > 0:
+        keep = max(1, round(float(data.fraction) * len(ds)))
+        ds = ds.subset(np.sort(np.random.default_rng(0).permutation(len(ds))[:keep]))
+    return ds
+
+
+class EpochBatchSampler(Sampler[list[int]]):
+    """Index batches from a permutation seeded by ``(seed, epoch)``; each of
+    ``num_replicas`` processes takes every ``num_replicas``-th batch. A resumed run sees
+    the same batches as an uninterrupted one."""
+
+    def __init__(self, n: int, batch_size: int, seed: int = 0, shuffle: bool = True,
+                 drop_last: bool = True, num_replicas: int = 1, rank: int = 0) -> None:
+        if batch_size < 1:
+            raise ValueError(f"optimizer.batch_size must be >= 1, got {batch_size}")
+        if drop_last and n < batch_size * num_replicas:
+            raise ValueError(f"the training set has {n} images, fewer than one batch of "
+                             f"{batch_size} per device x {num_replicas}: lower "
+                             "optimizer.batch_size")
+        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
+        self.drop_last, self.num_replicas, self.rank, self.epoch = (drop_last, num_replicas,
+                                                                   rank, 0)
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def _batches(self) -> list[list[int]]:
+        if self.shuffle:
+            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(self.n, generator=gen).tolist()
+        else:
+            order = list(range(self.n))
+        step = self.batch_size
+        batches = [order[i:i + step] for i in range(0, self.n, step)]
+        if self.drop_last and batches and len(batches[-1]) < step:
+            batches.pop()
+        usable = len(batches) - len(batches) % self.num_replicas if self.drop_last else None
+        return batches[:usable][self.rank::self.num_replicas]
+
+    def __iter__(self) -> Iterator[list[int]]:
+        return iter(self._batches())
+
+    def __len__(self) -> int:
+        return len(self._batches())
+
+
+def make_loader(ds: ImageSet, sampler: Sampler[list[int]], num_workers: int = 0,
+                pin_memory: bool = False) -> DataLoader[Any]:
+    """A loader yielding ``(images, labels)`` batches: one gather per batch for in-memory
+    images, worker processes (persistent, pinned memory on GPU) for image files."""
+    if isinstance(ds, TensorImages):
+        return DataLoader(ds, sampler=sampler, batch_size=None, pin_memory=pin_memory)
+    return DataLoader(ds, batch_sampler=sampler, num_workers=num_workers,
+                      pin_memory=pin_memory, persistent_workers=num_workers > 0)

@@ -1,0 +1,103 @@
+"""Frozen backbone features of a checkpoint, per split, for label-free scores and oracles.
+
+The backbone architecture comes from the config stored in our checkpoints (or, for a
+solo-learn checkpoint, from ``cfg.backbone``); the data and the un-augmented eval view
+(centre crop to the training crop size, normalize) come from ``cfg``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from sweeper.ssl.backbones import build_backbone
+from sweeper.ssl.checkpoints import backbone_state, load_checkpoint, stored_config
+from sweeper.ssl.data import EpochBatchSampler, available_splits, build_dataset, make_loader
+from sweeper.ssl.views import EvalView, crop_size_of
+
+__all__ = ["extract_features", "load_backbone", "save_features"]
+
+
+def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, DictConfig]:
+    """The checkpoint's backbone in eval mode, and the config it was built from.
+
+    Raises:
+        ValueError: for an unreadable or code-carrying checkpoint, or weights that do not
+            fit the backbone.
+    """
+    from sweeper.ssl.build import checked_config
+
+    ckpt = load_checkpoint(checkpoint)
+    cfg = checked_config(cfg)
+    stored = stored_config(ckpt)
+    if stored is not None:
+        cfg = cfg.copy()
+        OmegaConf.set_struct(cfg, False)
+        cfg.backbone = stored["backbone"]
+        cfg.data.channels = stored["data"]["channels"]
+        cfg.augmentations = stored["augmentations"]
+    net, _ = build_backbone(str(cfg.backbone.name), int(cfg.data.channels),
+                            crop_size_of(cfg.augmentations),
+                            OmegaConf.to_container(cfg.backbone.kwargs, resolve=True))  # type: ignore[arg-type]
+    state = backbone_state(ckpt)
+    missing, unexpected = net.load_state_dict(state, strict=False)
+    if missing or unexpected:
+        raise ValueError(
+            f"checkpoint {str(checkpoint)!r} does not fit backbone {cfg.backbone.name!r}: "
+            f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}")
+    return net.eval(), cfg
+
+
+@torch.no_grad()
+def extract_features(checkpoint: Path, cfg: DictConfig,
+                     splits: Sequence[str] = ("train", "val", "test"),
+                     batch_size: int = 512) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Frozen backbone features (``N x K`` float32) and int labels (-1: none) per split.
+
+    Splits the dataset lacks are skipped (CIFAR has train and test; an image folder has
+    train, and val when ``data.val_path`` is set).
+
+    Args:
+        checkpoint: ours (Lightning, ``method.backbone.*``) or solo-learn's (``backbone.*``).
+        cfg: a training config naming the dataset (e.g. composed with ``data=digits``).
+        splits: the splits wanted.
+        batch_size: images per forward pass.
+
+    Raises:
+        ValueError: for a bad checkpoint, config or data.
+    """
+    net, cfg = load_backbone(Path(checkpoint), cfg)
+    device = torch.device("cuda" if torch.cuda.is_available()
+                          and str(cfg.accelerator) != "cpu" else "cpu")
+    net.to(device)
+    view = EvalView(crop_size_of(cfg.augmentations), cfg.data.mean, cfg.data.std)
+    out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for split in splits:
+        if split not in available_splits(cfg.data):
+            continue
+        ds = build_dataset(cfg.data, split)
+        sampler = EpochBatchSampler(len(ds), min(batch_size, len(ds)), shuffle=False,
+                                    drop_last=False)
+        feats, labels = [], []
+        for images, y in make_loader(ds, sampler, num_workers=int(cfg.data.num_workers)):
+            feats.append(net(view(images.to(device))).float().cpu())
+            labels.append(y)
+        out[split] = (torch.cat(feats).numpy().astype(np.float32),
+                      torch.cat(labels).numpy().astype(np.int64))
+    return out
+
+
+def save_features(features: dict[str, tuple[np.ndarray, np.ndarray]], out_dir: Path
+                  ) -> list[Path]:
+    """Write ``out_dir/<split>.npz`` with arrays ``features`` (N x K) and ``labels`` (N,)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for split, (x, y) in features.items():
+        path = out_dir / f"{split}.npz"
+        np.savez(path, features=x, labels=y)
+        written.append(path)
+    return written

@@ -1,0 +1,78 @@
+"""The shared base of every JE-SSL method: a backbone, a projector, a loss over views.
+
+A method is an ``nn.Module`` that owns its backbone and heads and defines ``loss(views,
+epoch)``; training code (Lightning module, benchmark, features) treats all methods alike.
+Methods with an EMA teacher list their (online, target) module pairs; the training loop
+moves the targets with a cosine momentum schedule (BYOL's, from ``momentum.base_tau`` to
+``momentum.final_tau``).
+"""
+
+from __future__ import annotations
+
+import copy
+from itertools import combinations
+from typing import ClassVar
+
+import torch
+from lightly.models.utils import deactivate_requires_grad
+from torch import nn
+
+__all__ = ["SSLMethod", "frozen_copy", "view_pairs"]
+
+
+def frozen_copy(module: nn.Module) -> nn.Module:
+    """A deep copy of ``module`` that takes no gradient (an EMA target)."""
+    target = copy.deepcopy(module)
+    deactivate_requires_grad(target)
+    return target
+
+
+def view_pairs(n_views: int) -> list[tuple[int, int]]:
+    """All unordered pairs of view indices; two views give the one pair (0, 1).
+
+    Raises:
+        ValueError: for fewer than two views.
+    """
+    if n_views < 2:
+        raise ValueError(f"a joint-embedding method needs at least 2 views, got {n_views}: "
+                         "set augmentations[*].num_crops so that they sum to >= 2")
+    return list(combinations(range(n_views), 2))
+
+
+class SSLMethod(nn.Module):
+    """Base class: ``backbone`` (images -> B x K features) plus a projector.
+
+    Subclasses set ``name``, build ``self.projector`` and implement :meth:`loss`.
+    """
+
+    name: ClassVar[str]
+    projector: nn.Module
+
+    def __init__(self, backbone: nn.Module, feat_dim: int) -> None:
+        super().__init__()
+        self.backbone = backbone
+        self.feat_dim = feat_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Backbone features of images ``x``."""
+        return self.backbone(x)  # type: ignore[no-any-return]
+
+    def project(self, features: torch.Tensor) -> torch.Tensor:
+        """The projector output (the embedding the loss sees) for backbone features."""
+        return self.projector(features)  # type: ignore[no-any-return]
+
+    def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(backbone features, projector output)`` of un-augmented images."""
+        f = self.backbone(x)
+        return f, self.project(f)
+
+    def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
+        """The training loss of one batch given as a list of augmented views."""
+        raise NotImplementedError
+
+    def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        """(online, EMA target) module pairs; empty for methods without a teacher."""
+        return []
+
+    def after_backward(self, epoch: int) -> None:
+        """Hook between backward and the optimizer step (gradient surgery)."""

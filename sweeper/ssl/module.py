@@ -1,0 +1,109 @@
+"""The Lightning module: one JE-SSL method, its views, optimizer, schedule and EMA."""
+
+from __future__ import annotations
+
+import math
+from contextlib import nullcontext
+from typing import Any
+
+import lightning as L
+import torch
+from lightly.models.utils import update_momentum
+from lightly.utils.scheduler import cosine_schedule
+from omegaconf import DictConfig
+
+from sweeper.ssl.data import EpochBatchSampler, ImageSet, make_loader
+from sweeper.ssl.methods import SSLMethod
+from sweeper.ssl.optim import build_optimizer, lr_lambda
+from sweeper.ssl.views import BatchViews
+
+__all__ = ["Diverged", "SSLModule"]
+
+
+class Diverged(RuntimeError):
+    """The training loss became NaN or Inf."""
+
+    def __init__(self, epoch: int, step: int, loss: float) -> None:
+        super().__init__(f"training diverged: loss = {loss} at epoch {epoch}, step {step}")
+        self.epoch, self.step, self.loss = epoch, step, loss
+
+
+class SSLModule(L.LightningModule):
+    """Trains ``method`` on views of batches from ``train_set``.
+
+    Views are made on the device after the transfer (:class:`BatchViews`), so the loader only
+    moves un-augmented images. A non-finite loss raises :class:`Diverged` before backward.
+    """
+
+    def __init__(self, cfg: DictConfig, method: SSLMethod, views: BatchViews,
+                 train_set: ImageSet) -> None:
+        super().__init__()
+        self.cfg, self.method, self.views, self.train_set = cfg, method, views, train_set
+        self.channels_last = (str(cfg.accelerator) not in ("cpu",)
+                              and not bool(cfg.performance.disable_channel_last))
+        if self.channels_last:
+            self.method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+
+    def steps_per_epoch(self) -> int:
+        world = self.trainer.world_size if self._trainer is not None else 1
+        n = len(self.train_set) // (int(self.cfg.optimizer.batch_size) * world)
+        limit = self.cfg.limit_train_batches
+        if limit is not None:
+            n = min(n, int(limit) if float(limit) >= 1 else max(1, int(n * float(limit))))
+        return max(1, n)
+
+    def train_dataloader(self) -> Any:
+        sampler = EpochBatchSampler(
+            len(self.train_set), int(self.cfg.optimizer.batch_size), seed=int(self.cfg.seed),
+            num_replicas=self.trainer.world_size, rank=self.trainer.global_rank)
+        return make_loader(self.train_set, sampler, num_workers=int(self.cfg.data.num_workers),
+                           pin_memory=str(self.cfg.accelerator) not in ("cpu",))
+
+    def configure_optimizers(self) -> Any:
+        opt = build_optimizer(self.method, self.cfg.optimizer)
+        factor = lr_lambda(self.cfg.scheduler, float(self.cfg.optimizer.lr),
+                           self.steps_per_epoch(), int(self.cfg.max_epochs))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+    def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        images = batch[0]
+        if self.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        with torch.no_grad():
+            views = self.views(images)
+        loss = self.method.loss(views, int(self.current_epoch))
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise Diverged(int(self.current_epoch), int(self.global_step), value)
+        self.log("train_loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=True,
+                 sync_dist=False)
+        return loss
+
+    def on_after_backward(self) -> None:
+        self.method.after_backward(int(self.current_epoch))
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        pairs = self.method.momentum_pairs()
+        if not pairs:
+            return
+        m = self.cfg.momentum
+        total = self.steps_per_epoch() * int(self.cfg.max_epochs)
+        tau = cosine_schedule(min(int(self.global_step), total), total, float(m.base_tau), float(m.final_tau))
+        for online, target in pairs:
+            update_momentum(online, target, m=tau)
+        self.log("tau", tau, on_step=True, on_epoch=False)
+
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        from omegaconf import OmegaConf
+
+        checkpoint["rankme_sweeper"] = {
+            "config": OmegaConf.to_container(self.cfg, resolve=True),
+            "feat_dim": int(self.method.feat_dim),
+        }
+
+    def autocast(self) -> Any:
+        """bf16 autocast on the device when the precision asks for it, else a no-op."""
+        if "bf16" in str(self.cfg.precision):
+            return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return nullcontext()

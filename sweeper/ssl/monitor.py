@@ -1,0 +1,151 @@
+"""RankMe while training: a Lightning callback over a fixed bank of un-augmented images.
+
+Every ``monitor.every_n_epochs`` epochs (and after the last one) the bank goes through the
+backbone and the projector in eval mode; both embeddings stream into
+:class:`~sweeper.metrics.SpectrumAccumulator` (no N x K matrix is kept) and give RankMe and
+its peers (:func:`~sweeper.metrics.spectral_metrics`), optionally LiDAR on augmented views.
+The results are logged, kept in ``history`` (saved in checkpoints) and passed to
+``on_monitor(epoch, metrics)``, which may stop the run by raising :class:`StopTraining`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import lightning as L
+import torch
+
+from sweeper.metrics import SpectrumAccumulator, lidar, spectral_metrics
+from sweeper.ssl.views import BatchViews, EvalView
+
+__all__ = ["PEERS", "RankMeMonitor", "StopTraining", "embedding_metrics"]
+
+PEERS = ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank")
+OnMonitor = Callable[[int, dict[str, float]], None]
+
+
+class StopTraining(Exception):  # noqa: N818 - a control signal, not an error
+    """Raised by an ``on_monitor`` callback to end a run early, e.g. ``StopTraining("pruned")``.
+
+    The run stops after the current epoch, keeps its last checkpoint and writes
+    ``metrics.json`` with ``status`` set to this exception's ``status``.
+    """
+
+    def __init__(self, status: str = "pruned") -> None:
+        super().__init__(status)
+        self.status = status
+
+
+def embedding_metrics(features: SpectrumAccumulator, projections: SpectrumAccumulator
+                      ) -> dict[str, float]:
+    """RankMe and peers of backbone features, and the same with ``_projector`` appended."""
+    out: dict[str, float] = {}
+    for suffix, acc in (("", features), ("_projector", projections)):
+        m = spectral_metrics(acc)
+        out.update({f"{k}{suffix}": float(m[k]) for k in PEERS})
+        out[f"dim{suffix}"] = float(m["dim"])
+    out["bank_size"] = float(features.n)
+    return out
+
+
+class RankMeMonitor(L.Callback):
+    """Measures RankMe and peers on ``bank`` every ``every_n_epochs`` epochs.
+
+    Args:
+        bank: iterable of ``(images, labels)`` batches, the same images every time.
+        eval_view: the un-augmented transform (centre crop + normalize).
+        every_n_epochs: measure after epochs ``n, 2n, ...`` and after the last epoch.
+        on_monitor: called with ``(epoch, metrics)``; may raise :class:`StopTraining`.
+        lidar_views: augmentations for LiDAR (None: no LiDAR).
+        lidar_images: number of bank images LiDAR uses.
+        lidar_augmentations: augmented views per image for LiDAR (q).
+        lidar_delta: LiDAR's ridge.
+    """
+
+    def __init__(self, bank: Iterable[Any], eval_view: EvalView, every_n_epochs: int = 1,
+                 on_monitor: OnMonitor | None = None, lidar_views: BatchViews | None = None,
+                 lidar_images: int = 1000, lidar_augmentations: int = 8,
+                 lidar_delta: float = 1e-4) -> None:
+        if every_n_epochs < 1:
+            raise ValueError(f"monitor.every_n_epochs must be >= 1, got {every_n_epochs}")
+        self.bank, self.eval_view, self.every = bank, eval_view, every_n_epochs
+        self.on_monitor = on_monitor
+        self.lidar_views, self.lidar_images = lidar_views, lidar_images
+        self.lidar_q, self.lidar_delta = lidar_augmentations, lidar_delta
+        self.history: list[dict[str, float]] = []
+        self.monitor_seconds = 0.0
+        self.train_seconds = 0.0
+        self.stop_status: str | None = None
+        self._epoch_start = 0.0
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"history": self.history, "monitor_seconds": self.monitor_seconds,
+                "train_seconds": self.train_seconds}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.history = list(state_dict.get("history", []))
+        self.monitor_seconds = float(state_dict.get("monitor_seconds", 0.0))
+        self.train_seconds = float(state_dict.get("train_seconds", 0.0))
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start = time.perf_counter()
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        _sync(pl_module.device)
+        self.train_seconds += time.perf_counter() - self._epoch_start
+        epoch = int(trainer.current_epoch) + 1
+        if epoch % self.every and epoch != trainer.max_epochs:
+            return
+        started = time.perf_counter()
+        metrics = self.measure(pl_module)
+        self.monitor_seconds += time.perf_counter() - started
+        self.history.append({"epoch": epoch, **metrics})
+        pl_module.log_dict({f"monitor/{k}": v for k, v in metrics.items()
+                            if v == v and abs(v) != float("inf")}, on_epoch=True)
+        if self.on_monitor is not None:
+            try:
+                self.on_monitor(epoch, metrics)
+            except StopTraining as stop:
+                self.stop_status = stop.status
+                trainer.should_stop = True
+
+    @torch.no_grad()
+    def measure(self, pl_module: L.LightningModule) -> dict[str, float]:
+        """Metrics of the bank's backbone features and projector outputs (eval mode)."""
+        method = pl_module.method  # type: ignore[attr-defined]
+        was_training = method.training
+        method.eval()
+        feats, projs = SpectrumAccumulator(), SpectrumAccumulator()
+        try:
+            with pl_module.autocast():  # type: ignore[operator]
+                for images, _ in self.bank:
+                    x = self.eval_view(images.to(pl_module.device, non_blocking=True))
+                    f, p = method.embed(x)
+                    feats.update(f.float())
+                    projs.update(p.float())
+                metrics = embedding_metrics(feats, projs)
+                if self.lidar_views is not None:
+                    metrics["lidar"] = self._lidar(pl_module, method)
+        finally:
+            method.train(was_training)
+        return metrics
+
+    def _lidar(self, pl_module: L.LightningModule, method: Any) -> float:
+        taken, chunks = 0, []
+        for images, _ in self.bank:
+            images = images[: self.lidar_images - taken].to(pl_module.device)
+            views: list[torch.Tensor] = []
+            while len(views) < self.lidar_q:
+                views += self.lidar_views(images)  # type: ignore[misc]
+            chunks.append(torch.stack([method(v).float() for v in views[: self.lidar_q]], 1))
+            taken += images.shape[0]
+            if taken >= self.lidar_images:
+                break
+        return float(lidar(torch.cat(chunks), delta=self.lidar_delta))
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)

@@ -1,0 +1,176 @@
+"""One training run: ``train(cfg, run_dir)`` in-process, and ``rankme-sweeper train``.
+
+``train`` builds the parts (:mod:`sweeper.ssl.build`), runs Lightning, and writes
+``run_dir/config.yaml``, ``run_dir/metrics.json`` and checkpoints under
+``run_dir/<checkpoint.dir>`` (``last.ckpt`` plus one every ``checkpoint.frequency`` epochs).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from sweeper.metrics.measures import finite_or_none
+from sweeper.ssl.monitor import StopTraining
+
+__all__ = ["StopTraining", "train"]
+
+OnMonitor = Callable[[int, dict[str, float]], None]
+FINAL_KEYS = ("rankme", "rankme_projector", "alpha_req", "alpha_req_projector", "nesum",
+              "nesum_projector", "stable_rank", "stable_rank_projector", "threshold_rank",
+              "threshold_rank_projector", "lidar")
+
+
+def _precision(value: Any) -> str:
+    """solo-learn writes 16 / 32 / bf16; Lightning wants e.g. "16-mixed"."""
+    text = str(value)
+    return {"16": "16-mixed", "bf16": "bf16-mixed", "32": "32-true", "64": "64-true"}.get(
+        text, text)
+
+
+def _devices(value: Any) -> Any:
+    return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float):
+        return finite_or_none(value)
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def _set_threads(cfg: DictConfig) -> None:
+    import torch
+
+    threads = cfg.get("num_threads")
+    if threads:
+        torch.set_num_threads(int(threads))
+    elif str(cfg.accelerator) == "cpu":
+        torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
+
+
+def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
+          ) -> dict[str, Any]:
+    """Run one JE-SSL training in this process and return its ``metrics.json`` content.
+
+    Args:
+        cfg: a config composed from ``conf/train.yaml`` (or a solo-learn pretrain file).
+        run_dir: where config.yaml, metrics.json and checkpoints go (created).
+        on_monitor: called as ``on_monitor(epoch, metrics)`` after each monitor step
+            (metrics: ``rankme``, ``rankme_projector`` and peers); may raise
+            :class:`StopTraining` to end the run after this epoch with that status.
+
+    Returns:
+        ``status`` ("completed" | "diverged" | "pruned" or a StopTraining status), the
+        final metrics, ``epochs``, ``global_step``, ``history``, ``timings``, ``run_dir``,
+        ``method``.
+
+    Raises:
+        ConfigError: for a bad config, before any work starts.
+        ValueError: for unreadable data.
+    """
+    import lightning as L
+    from lightning.pytorch.callbacks import ModelCheckpoint
+    from lightning.pytorch.loggers import CSVLogger
+
+    from sweeper.ssl.build import bank_loader, build_parts, checked_config
+    from sweeper.ssl.module import Diverged, SSLModule
+    from sweeper.ssl.monitor import RankMeMonitor
+
+    cfg = checked_config(cfg)
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
+    _set_threads(cfg)
+    L.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    parts = build_parts(cfg)
+    if cfg.compile:
+        import torch
+
+        parts.method.backbone = torch.compile(parts.method.backbone)  # type: ignore[assignment]
+    module = SSLModule(cfg, parts.method, parts.views, parts.train_set)
+    mon = cfg.monitor
+    monitor = RankMeMonitor(
+        bank_loader(parts.train_set, int(mon.bank_size), int(mon.seed), int(mon.batch_size),
+                    num_workers=int(cfg.data.num_workers),
+                    pin_memory=str(cfg.accelerator) != "cpu"),
+        parts.eval_view, every_n_epochs=int(mon.every_n_epochs), on_monitor=on_monitor,
+        lidar_views=parts.views if mon.lidar.enabled else None,
+        lidar_images=int(mon.lidar.n_images), lidar_augmentations=int(mon.lidar.n_augmentations),
+        lidar_delta=float(mon.lidar.delta))
+    callbacks: list[Any] = [monitor] if mon.enabled else []
+    ckpt_dir = run_dir / str(cfg.checkpoint.dir)
+    if cfg.checkpoint.enabled:
+        callbacks.append(ModelCheckpoint(
+            dirpath=ckpt_dir, filename="epoch={epoch}", auto_insert_metric_name=False,
+            every_n_epochs=int(cfg.checkpoint.frequency), save_last=True,
+            save_top_k=-1 if cfg.checkpoint.keep_prev else 1, save_on_train_epoch_end=True,
+            enable_version_counter=False))
+    limit = cfg.limit_train_batches
+    trainer = L.Trainer(
+        max_epochs=int(cfg.max_epochs), accelerator=str(cfg.accelerator),
+        devices=_devices(cfg.devices), strategy=str(cfg.strategy),
+        precision=_precision(cfg.precision),  # type: ignore[arg-type]
+        sync_batchnorm=bool(cfg.sync_batchnorm), callbacks=callbacks,
+        logger=CSVLogger(str(run_dir), name="logs", version=""),
+        enable_checkpointing=bool(cfg.checkpoint.enabled),
+        enable_progress_bar=bool(cfg.enable_progress_bar), enable_model_summary=False,
+        num_sanity_val_steps=0, limit_val_batches=0,
+        limit_train_batches=1.0 if limit is None else limit,
+        log_every_n_steps=int(cfg.log_every_n_steps), use_distributed_sampler=False,
+        default_root_dir=str(run_dir))
+    resume = ckpt_dir / "last.ckpt"
+    ckpt_path = str(resume) if cfg.auto_resume.enabled and resume.is_file() else None
+    status, diverged = "completed", None
+    started = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=".*(does not have many workers|"
+                                "num_workers|LeafSpec|sync_dist).*")
+        try:
+            trainer.fit(module, ckpt_path=ckpt_path)
+        except Diverged as exc:
+            status = "diverged"
+            diverged = {"epoch": exc.epoch, "step": exc.step, "loss": str(exc.loss)}
+    fit_seconds = time.perf_counter() - started
+    if status != "diverged" and monitor.stop_status is not None:
+        status = monitor.stop_status
+    last = monitor.history[-1] if monitor.history else {}
+    result: dict[str, Any] = {
+        "status": status, "method": str(cfg.method), "run_dir": str(run_dir),
+        **{k: last.get(k) for k in FINAL_KEYS if k in last or k in ("rankme",
+                                                                    "rankme_projector")},
+        "epochs": int(trainer.current_epoch), "global_step": int(trainer.global_step),
+        "history": monitor.history,
+        "timings": {
+            "fit_seconds": round(fit_seconds, 3),
+            "train_seconds": round(monitor.train_seconds, 3),
+            "monitor_seconds": round(monitor.monitor_seconds, 3),
+            "monitor_share": (round(monitor.monitor_seconds / monitor.train_seconds, 4)
+                              if monitor.train_seconds > 0 else None),
+        },
+        "checkpoint": str(resume) if resume.is_file() else None,
+    }
+    if diverged:
+        result["diverged"] = diverged
+    result = _json_safe(result)
+    tmp = run_dir / "metrics.json.tmp"
+    tmp.write_text(json.dumps(result, indent=2))
+    tmp.replace(run_dir / "metrics.json")
+    return result
+
+
+def is_finite_rankme(metrics: dict[str, Any]) -> bool:
+    """True when ``metrics`` hold a finite RankMe."""
+    value = metrics.get("rankme")
+    return isinstance(value, float) and math.isfinite(value)
