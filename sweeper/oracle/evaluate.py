@@ -58,6 +58,8 @@ class OracleSettings:
         if not ks or min(ks) < 1:
             raise ValueError(f"probe.knn_ks must be a non-empty list of integers >= 1, "
                              f"got {list(ks)}")
+        if not 0.0 < float(cfg["val_fraction"]) < 1.0:
+            raise ValueError(f"probe.val_fraction must be in (0, 1), got {cfg['val_fraction']}")
         return cls(weight_decays=wds, knn_ks=ks, val_fraction=float(cfg["val_fraction"]),
                    seed=int(cfg["seed"]), max_iter=int(cfg.get("max_iter", 200)),
                    device=cfg.get("device"))
