@@ -123,16 +123,14 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
 def complete_config(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> DictConfig:
     """Return ``cfg`` filled up with our defaults where it is a foreign, partial config.
 
-    A config composed from ``conf/train.yaml`` is returned as is. A solo-learn pretrain
-    file (no ``monitor`` block) is merged over ``train`` composed with the groups its
-    values name (method, backbone, dataset, optimizer), in struct mode: its keys must all
-    be known ones.
+    A config that has every key of ``train`` composed with the groups its values name
+    (method, backbone, dataset, optimizer) is returned as is; a partial one, such as a
+    solo-learn pretrain file, is merged over that composition in struct mode: its keys must
+    all be known ones.
 
     Raises:
         ConfigError: for an unknown group option or key.
     """
-    if "monitor" in cfg:
-        return cfg
     check_choices(cfg, conf_dir)
     overrides = []
     for group, key in GROUP_KEYS.items():
@@ -140,6 +138,8 @@ def complete_config(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> DictConfig:
         if value is not None:
             overrides.append(f"{group}={value}")
     base = compose_config(overrides, config_dir=conf_dir)
+    if set(config_keys(base)) <= set(config_keys(cfg)):
+        return cfg
     foreign = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     if "augmentations" in foreign and foreign.augmentations:
         base.augmentations = foreign.augmentations  # a list replaces ours whole

@@ -74,7 +74,8 @@ def train_main(argv: Sequence[str]) -> int:
             outcome["error"] = str(exc)
 
     saved = sys.argv
-    sys.argv = ["rankme-sweeper train", *argv]
+    named = [] if any(a.startswith("hydra.job.name=") for a in argv) else ["hydra.job.name=train"]
+    sys.argv = ["rankme-sweeper train", *argv, *named]
     try:
         hydra.main(config_path=str(CONF_DIR), config_name="train", version_base=None)(task)()
     finally:

@@ -27,6 +27,10 @@ OnMonitor = Callable[[int, dict[str, float]], None]
 FINAL_KEYS = ("rankme", "rankme_projector", "alpha_req", "alpha_req_projector", "nesum",
               "nesum_projector", "stable_rank", "stable_rank_projector", "threshold_rank",
               "threshold_rank_projector", "lidar")
+# Lightning's advice that does not apply here: in-memory digits need no workers, a Slurm
+# node may run a worker outside srun, a 4-batch epoch logs less often than every 50 steps.
+QUIET = (".*does not have many workers.*", ".*The `srun` command is available.*",
+         ".*smaller than the logging interval.*", ".*LeafSpec.*")
 
 
 def _precision(value: Any) -> str:
@@ -80,15 +84,24 @@ def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
         ConfigError: for a bad config, before any work starts.
         ValueError: for unreadable data.
     """
+    from sweeper.ssl.build import checked_config
+
+    cfg = checked_config(cfg)
+    with warnings.catch_warnings():
+        for pattern in QUIET:
+            warnings.filterwarnings("ignore", message=pattern)
+        return _run(cfg, Path(run_dir), on_monitor)
+
+
+def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
-    from sweeper.ssl.build import bank_loader, build_parts, checked_config
+    from sweeper.ssl.build import bank_loader, build_parts
     from sweeper.ssl.module import Diverged, SSLModule
     from sweeper.ssl.monitor import RankMeMonitor
 
-    cfg = checked_config(cfg)
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
@@ -134,14 +147,11 @@ def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
     ckpt_path = str(resume) if cfg.auto_resume.enabled and resume.is_file() else None
     status, diverged = "completed", None
     started = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=".*(does not have many workers|"
-                                "num_workers|LeafSpec|sync_dist).*")
-        try:
-            trainer.fit(module, ckpt_path=ckpt_path)
-        except Diverged as exc:
-            status = "diverged"
-            diverged = {"epoch": exc.epoch, "step": exc.step, "loss": str(exc.loss)}
+    try:
+        trainer.fit(module, ckpt_path=ckpt_path)
+    except Diverged as exc:
+        status = "diverged"
+        diverged = {"epoch": exc.epoch, "step": exc.step, "loss": str(exc.loss)}
     fit_seconds = time.perf_counter() - started
     if status != "diverged" and monitor.stop_status is not None:
         status = monitor.stop_status

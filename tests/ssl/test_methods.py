@@ -1,0 +1,52 @@
+"""Every method trains 2 epochs on digits on the CPU, through the real Lightning loop."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+
+from sweeper.ssl import train
+from sweeper.ssl.methods import METHODS
+from tests.ssl.conftest import digits_cfg
+
+EXTRA = {"byol": ["method_kwargs.pred_hidden_dim=256"],
+         "mocov3": ["method_kwargs.pred_hidden_dim=256"],
+         "simsiam": ["method_kwargs.pred_hidden_dim=64"],
+         "dino": ["method_kwargs.num_prototypes=512"]}
+
+
+def test_the_registry_holds_the_seven_methods() -> None:
+    assert set(METHODS) == {"simclr", "vicreg", "byol", "barlow_twins", "mocov3", "dino",
+                            "simsiam"}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_method_trains_two_epochs_on_digits(method: str, tmp_path: Path) -> None:
+    seen: list[int] = []
+    cfg = digits_cfg(f"method={method}", *EXTRA.get(method, []))
+    metrics = train(cfg, tmp_path, on_monitor=lambda epoch, m: seen.append(epoch))
+    assert metrics["status"] == "completed"
+    assert metrics["method"] == method
+    assert metrics["epochs"] == 2 and metrics["global_step"] == 2 * (1077 // 256)
+    assert math.isfinite(metrics["rankme"]) and metrics["rankme"] > 1
+    assert math.isfinite(metrics["rankme_projector"]) and metrics["rankme_projector"] > 1
+    assert seen == [1, 2] and [h["epoch"] for h in metrics["history"]] == [1, 2]
+    assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
+    assert json.loads((tmp_path / "metrics.json").read_text()) == metrics
+    assert (tmp_path / "config.yaml").is_file()
+
+
+def test_ema_methods_move_the_target_toward_the_online_network(tmp_path: Path) -> None:
+    import torch
+
+    from sweeper.ssl.checkpoints import load_checkpoint
+
+    train(digits_cfg("method=byol", *EXTRA["byol"], "max_epochs=1"), tmp_path)
+    state = load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["state_dict"]
+    online = state["method.projector.layers.0.weight"]
+    target = state["method.projector_momentum.layers.0.weight"]
+    assert not torch.equal(online, target)  # trained online, EMA-lagged target
+    assert torch.allclose(online, target, atol=0.5)
