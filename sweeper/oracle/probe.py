@@ -34,7 +34,7 @@ class LinearProbe:
         >>> probe.accuracy(x_test, y_test)
     """
 
-    def __init__(self, weight_decay: float, max_iter: int = 200, tol: float = 1e-5,
+    def __init__(self, weight_decay: float, max_iter: int = 200, tol: float = 1e-4,
                  device: str | torch.device | None = None) -> None:
         if weight_decay < 0:
             raise ValueError(f"weight_decay must be >= 0, got {weight_decay}")
