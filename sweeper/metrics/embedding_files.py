@@ -19,11 +19,21 @@ import torch
 
 from sweeper.metrics.accumulator import DEFAULT_BATCH_ROWS, SpectrumAccumulator
 
-__all__ = ["SUPPORTED_SUFFIXES", "EmbeddingShard", "accumulate_files", "open_embeddings"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "EmbeddingFileError",
+    "EmbeddingShard",
+    "accumulate_files",
+    "open_embeddings",
+]
 
 SUPPORTED_SUFFIXES = (".npy", ".npz", ".pt", ".safetensors")
 # Which member of a multi-array file holds the embeddings, in order of preference.
 PREFERRED_KEYS = ("features", "embeddings", "z")
+
+
+class EmbeddingFileError(ValueError):
+    """A file that holds no usable N x K embeddings; the message names file and reason."""
 
 
 @dataclass
@@ -50,11 +60,11 @@ def open_embeddings(path: str | Path) -> list[EmbeddingShard]:
     """
     p = Path(path)
     if not p.exists():
-        raise ValueError(f"no such file or folder: {p}")
+        raise EmbeddingFileError(f"no such file or folder: {p}")
     if p.is_dir():
         files = sorted(f for f in p.iterdir() if f.suffix in SUPPORTED_SUFFIXES)
         if not files:
-            raise ValueError(
+            raise EmbeddingFileError(
                 f"folder {p} holds no embedding shards (looked for {', '.join(SUPPORTED_SUFFIXES)})"
             )
     else:
@@ -63,10 +73,10 @@ def open_embeddings(path: str | Path) -> list[EmbeddingShard]:
     dims = {s.dim for s in shards}
     if len(dims) > 1:
         detail = ", ".join(f"{s.path.name}: K={s.dim}" for s in shards)
-        raise ValueError(f"shards disagree on the embedding dimension K: {detail}")
+        raise EmbeddingFileError(f"shards disagree on the embedding dimension K: {detail}")
     total = sum(s.n for s in shards)
     if total < 2:
-        raise ValueError(f"{p} holds {total} embedding rows; a spectrum needs at least 2")
+        raise EmbeddingFileError(f"{p} holds {total} embedding rows; a spectrum needs at least 2")
     return shards
 
 
@@ -88,18 +98,20 @@ def accumulate_files(
 def _open_shard(path: Path) -> EmbeddingShard:
     opener = _OPENERS.get(path.suffix)
     if opener is None:
-        raise ValueError(
+        raise EmbeddingFileError(
             f"unknown embedding file type {path.suffix or '(no extension)'!r} for {path}; "
             f"supported: {', '.join(SUPPORTED_SUFFIXES)}"
         )
     try:
         shape, dtype, rows = opener(path)
-    except ValueError:
+    except EmbeddingFileError:
         raise
     except Exception as exc:  # every reader has its own corruption errors
-        raise ValueError(f"cannot read {path} as {path.suffix}: {type(exc).__name__}: {exc}") from exc
+        raise EmbeddingFileError(
+            f"cannot read {path} as {path.suffix}: {type(exc).__name__}: {exc}"
+        ) from exc
     if len(shape) != 2:
-        raise ValueError(
+        raise EmbeddingFileError(
             f"{path} holds an array of shape {tuple(shape)}; embeddings must be N x K (2-D)"
         )
     return EmbeddingShard(path, int(shape[0]), int(shape[1]), dtype, rows)
@@ -112,7 +124,7 @@ def _pick_member(path: Path, members: dict[str, tuple[int, ...]]) -> str:
         if key in members:
             return key
     listing = ", ".join(f"{k} {tuple(v)}" for k, v in members.items()) or "nothing"
-    raise ValueError(
+    raise EmbeddingFileError(
         f"{path} holds several arrays ({listing}); name the embeddings one of "
         f"{', '.join(PREFERRED_KEYS)}"
     )
@@ -126,17 +138,24 @@ def _open_npy(path: Path) -> tuple[tuple[int, ...], str, Callable[[int, int], An
         shape, fortran, dtype = read_header(f)
         offset = f.tell()
     if fortran:
-        raise ValueError(f"{path} is stored column-major (Fortran order); save it row-major")
+        raise EmbeddingFileError(
+            f"{path} is stored column-major (Fortran order); save it row-major"
+        )
     row_bytes = int(np.prod(shape[1:], dtype=np.int64)) * dtype.itemsize if len(shape) > 1 else 0
     expected = offset + int(shape[0]) * row_bytes if shape else offset
     actual = path.stat().st_size
     if actual < expected:
-        raise ValueError(f"{path} is truncated: {actual} bytes, its header promises {expected}")
+        raise EmbeddingFileError(
+            f"{path} is truncated: {actual} bytes, its header promises {expected}"
+        )
 
     def rows(start: int, stop: int) -> np.ndarray:
         # A fresh mapping per batch, dropped after use, keeps resident memory at one batch.
         window = np.memmap(
-            path, dtype=dtype, mode="r", offset=offset + start * row_bytes,
+            path,
+            dtype=dtype,
+            mode="r",
+            offset=offset + start * row_bytes,
             shape=(stop - start, *shape[1:]),
         )
         return np.array(window)
@@ -156,10 +175,12 @@ def _open_pt(path: Path) -> tuple[tuple[int, ...], str, Callable[[int, int], Any
     if isinstance(obj, dict):
         tensors = {k: v for k, v in obj.items() if isinstance(v, torch.Tensor)}
         if not tensors:
-            raise ValueError(f"{path} holds a dict with no tensors (keys: {', '.join(map(str, obj))})")
+            raise EmbeddingFileError(
+                f"{path} holds a dict with no tensors (keys: {', '.join(map(str, obj))})"
+            )
         obj = tensors[_pick_member(path, {k: tuple(v.shape) for k, v in tensors.items()})]
     if not isinstance(obj, torch.Tensor):
-        raise ValueError(f"{path} holds a {type(obj).__name__}, not a tensor of embeddings")
+        raise EmbeddingFileError(f"{path} holds a {type(obj).__name__}, not a tensor of embeddings")
     tensor = obj
     return tuple(tensor.shape), str(tensor.dtype).removeprefix("torch."), lambda a, b: tensor[a:b]
 
@@ -168,7 +189,7 @@ def _open_safetensors(path: Path) -> tuple[tuple[int, ...], str, Callable[[int, 
     from safetensors import safe_open
 
     handle = safe_open(str(path), framework="pt")
-    slices = {k: handle.get_slice(k) for k in handle.keys()}  # noqa: SIM118
+    slices = {k: handle.get_slice(k) for k in handle.keys()}
     key = _pick_member(path, {k: tuple(s.get_shape()) for k, s in slices.items()})
     sl = slices[key]
 

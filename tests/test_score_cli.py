@@ -1,0 +1,70 @@
+"""The ``rankme-sweeper score`` command, run as a user runs it: the installed console script."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from tests.metrics import reference as ref
+
+EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "digits_pixels.npy"
+
+
+def _cli() -> list[str]:
+    script = shutil.which("rankme-sweeper", path=str(Path(sys.executable).parent))
+    return [script] if script else [sys.executable, "-m", "sweeper.cli"]
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*_cli(), *args], capture_output=True, text=True, timeout=120)
+
+
+def test_score_json_on_the_embedded_example() -> None:
+    done = run_cli("score", str(EXAMPLE), "--json")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    z = np.load(EXAMPLE)
+    assert (result["n"], result["dim"]) == z.shape == (1797, 64)
+    assert result["rankme"] == pytest.approx(ref.rankme(z), rel=1e-6)
+    assert result["stable_rank"] == pytest.approx(ref.stable_rank(z), rel=1e-6)
+    assert result["nesum"] == pytest.approx(ref.nesum(z), rel=1e-6)
+    assert result["alpha_req"] == pytest.approx(ref.alpha_req(z), rel=1e-6)
+
+
+def test_score_prints_a_readable_table() -> None:
+    done = run_cli("score", str(EXAMPLE))
+    assert done.returncode == 0, done.stderr
+    assert "N = 1,797 x K = 64" in done.stdout
+    for name in ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank"):
+        assert name in done.stdout
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: (p / "x.csv").write_text("1,2"), "unknown embedding file type '.csv'"),
+        (lambda p: (p / "x.npy").write_bytes(b"garbage"), "cannot read"),
+        (lambda p: np.save(p / "x.npy", np.ones(7, dtype=np.float32)), "must be N x K"),
+        (lambda p: np.save(p / "x.npy", np.full((4, 3), np.nan)), "12 of 12 embedding values"),
+    ],
+)
+def test_bad_files_exit_nonzero_with_one_clear_line(tmp_path: Path, make, message: str) -> None:  # type: ignore[no-untyped-def]
+    make(tmp_path)
+    target = next(tmp_path.iterdir())
+    done = run_cli("score", str(target))
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unknown_subcommand_lists_the_choices() -> None:
+    done = run_cli("scroe")
+    assert done.returncode == 2
+    assert "unknown subcommand 'scroe'" in done.stderr
+    assert "score" in done.stderr
