@@ -80,11 +80,11 @@ def _sweep(cfg: DictConfig) -> int:
     from sweeper.study.slots import count_trials
     from sweeper.study.status import print_status
     from sweeper.study.storage import open_storage
-    from sweeper.study.trial import load_train_fn
+    from sweeper.study.trial import check_train_fn
 
     plan = make_plan(cfg)
     s = plan.settings
-    load_train_fn(s.train_fn)  # fails here, before the study, if it cannot be imported
+    check_train_fn(s.train_fn)  # workers import it before they ask for a trial
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = open_study(plan, create=True, storage=storage)
     counts = count_trials(storage, study._study_id)

@@ -12,9 +12,11 @@ returns with status "pruned".
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import math
 import os
 import socket
+import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +29,7 @@ from optuna.trial import TrialState
 
 from sweeper.study.plan import SweepPlan, apply_params
 
-__all__ = ["TrainFn", "load_train_fn", "run_trial", "stop_training_class"]
+__all__ = ["TrainFn", "check_train_fn", "load_train_fn", "run_trial", "stop_training_class"]
 
 MonitorFn = Callable[[int, dict[str, float]], None]
 
@@ -57,15 +59,32 @@ def load_train_fn(spec: str) -> TrainFn:
     return fn
 
 
-def stop_training_class() -> type[BaseException]:
-    """``sweeper.ssl.StopTraining``, the exception that stops a training run early."""
+def stop_training_class(train_fn: TrainFn) -> type[BaseException]:
+    """The exception that stops ``train_fn`` early: ``StopTraining`` of its module or of
+    ``sweeper.ssl`` when either is loaded, else Optuna's ``TrialPruned`` (a training function
+    without its own signal lets it through, and the trial is still told PRUNED)."""
+    for name in (getattr(train_fn, "__module__", None), "sweeper.ssl"):
+        stop = getattr(sys.modules.get(name or ""), "StopTraining", None)
+        if isinstance(stop, type) and issubclass(stop, BaseException):
+            return stop
+    return optuna.TrialPruned
+
+
+def check_train_fn(spec: str) -> None:
+    """Cheap check of ``sweep.train_fn`` (its module exists) without importing it.
+
+    Raises:
+        ValueError: when the spec is malformed or its module cannot be found.
+    """
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"sweep.train_fn {spec!r} must look like 'package.module:function'")
     try:
-        stop = getattr(importlib.import_module("sweeper.ssl"), "StopTraining", None)
+        found = importlib.util.find_spec(module_name)
     except ImportError:
-        stop = None
-    # Until the training package provides it, Optuna's own signal does the same job.
-    return stop if isinstance(stop, type) and issubclass(stop, BaseException) \
-        else optuna.TrialPruned
+        found = None
+    if found is None:
+        raise ValueError(f"sweep.train_fn {spec!r} cannot be imported: no module {module_name!r}")
 
 
 def _suggest(trial: optuna.Trial, plan: SweepPlan) -> dict[str, Any]:
@@ -88,7 +107,8 @@ def _values(result: dict[str, Any], objectives: tuple[str, ...]) -> list[float]:
     missing = [name for name in objectives if name not in result]
     if missing:
         raise KeyError(f"the training result has no {missing}; it has {sorted(result)}")
-    return [float(result[name]) for name in objectives]
+    # metrics.json writes a non-finite value as null
+    return [math.nan if result[name] is None else float(result[name]) for name in objectives]
 
 
 def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
@@ -107,7 +127,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     if os.environ.get("SLURM_JOB_ID"):
         trial.set_user_attr("slurm_job_id", os.environ["SLURM_JOB_ID"])
-    stop = stop_training_class()
+    stop = stop_training_class(train_fn)
     prunable = not s.multi_objective and s.pruner.get("name") != "none"
     objective = s.objectives[0]
 

@@ -14,6 +14,7 @@ import logging
 import os
 import threading
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import optuna
@@ -71,7 +72,11 @@ class _Heartbeat:
 def _next_trial(study: optuna.Study, storage: RDBStorage, plan: SweepPlan) -> optuna.Trial | bool:
     """Asks for a trial under the slot lock: a trial, True (wait) or False (study done)."""
     s = plan.settings
-    with slot_lock(storage, s.storage, s.study_name):
+    with slot_lock(storage, s.storage, s.study_name), warnings.catch_warnings():
+        # Optuna warns that heartbeats are meant for Study.optimize: this loop is its
+        # ask/tell equivalent (stale trials failed first, a heartbeat thread per trial).
+        warnings.filterwarnings("ignore", message="Heartbeat of storage")
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)
         counts = count_trials(storage, study._study_id)
         if counts.finished >= s.n_trials:

@@ -17,12 +17,11 @@ from omegaconf import DictConfig, OmegaConf
 __all__ = ["worker_job"]
 
 
-def _threads_from_env() -> None:
-    threads = os.environ.get("OMP_NUM_THREADS") or os.environ.get("SLURM_CPUS_PER_TASK")
-    if threads and threads.isdigit():
-        import torch
-
-        torch.set_num_threads(int(threads))
+def _threads_from_slurm() -> None:
+    """torch reads OMP_NUM_THREADS when imported: on Slurm, one thread per allocated CPU."""
+    cpus = os.environ.get("SLURM_CPUS_PER_TASK")
+    if cpus and "OMP_NUM_THREADS" not in os.environ:
+        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = cpus
 
 
 def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int]:
@@ -42,9 +41,10 @@ def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int
     cfg = OmegaConf.load(config) if isinstance(config, str) else OmegaConf.create(config)
     assert isinstance(cfg, DictConfig)
     OmegaConf.set_struct(cfg, True)
-    _threads_from_env()
+    _threads_from_slurm()
     plan = make_plan(cfg, base=Path.cwd())
-    report = run_worker(plan, load_train_fn(plan.settings.train_fn), worker_index)
+    train_fn = load_train_fn(plan.settings.train_fn)  # before any trial is asked for
+    report = run_worker(plan, train_fn, worker_index)
     if report.stopped_by_errors:
         raise RuntimeError(f"worker {worker_index} stopped after failures in a row: "
                            f"{report.states}")
