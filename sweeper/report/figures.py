@@ -17,6 +17,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 __all__ = ["rankme_over_epochs", "rankme_vs_accuracy", "save_png", "table_figure"]
 
@@ -64,8 +65,8 @@ def rankme_vs_accuracy(report: Mapping[str, Any], path: Path) -> Path:
         ax.set_xlabel("RankMe")
         ax.set_ylabel(f"{report['datasets'][0]['name']} linear probe test acc (%)")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="lower right")
-    fig.suptitle("RankMe vs accuracy (within each method)")
+        ax.legend(fontsize=7, loc="best")
+    fig.suptitle("RankMe vs accuracy (within each method)", y=1.04)
     return save_png(fig, path)
 
 
@@ -87,9 +88,10 @@ def rankme_over_epochs(report: Mapping[str, Any], path: Path) -> Path:
                     lw=1.2, marker="." if len(hist) < 30 else None)
         ax.set_title(f"{method} (colour: test acc, dark low / light high)", fontsize=9)
         ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel("RankMe")
         ax.grid(alpha=0.3)
-    fig.suptitle("RankMe over training epochs, per trial")
+    fig.suptitle("RankMe over training epochs, per trial", y=1.04)
     return save_png(fig, path)
 
 
@@ -105,6 +107,7 @@ def table_figure(header: Sequence[str], rows: Sequence[Sequence[str]], title: st
         table.auto_set_font_size(False)
         table.set_fontsize(8)
         table.scale(1.0, 1.25)
+        table.auto_set_column_width(list(range(len(header))))
     else:
         ax.text(0.5, 0.5, "no rows", ha="center", va="center")
     ax.set_title(title, fontsize=10)
