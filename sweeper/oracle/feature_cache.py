@@ -80,6 +80,9 @@ def cached_features(run_dir: Path, checkpoint: Path, cfg: DictConfig, dataset: s
                              f"cached and cannot be extracted: {err}") from None
         extracted: dict[str, Any] = extract_features(checkpoint, cfg, splits=tuple(missing))
         for split in missing:
+            if split not in extracted:
+                raise ValueError(f"dataset {dataset!r} has no {split!r} split to extract "
+                                 f"(got {', '.join(extracted) or 'none'})")
             x, y = extracted[split]
             save_features(cache_path(run_dir, dataset, split), x, y, spec)
             out[split] = (np.asarray(x, np.float32), np.asarray(y))
