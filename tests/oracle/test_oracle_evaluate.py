@@ -22,7 +22,7 @@ def digits() -> tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarra
     return (x[:900], y[:900]), (x[900:1300], y[900:1300])
 
 
-def test_digits_pixels_give_a_strong_probe(digits) -> None:  # type: ignore[no-untyped-def]
+def test_digits_pixels_give_a_strong_probe(digits) -> None:
     result = evaluate_features(*digits, SETTINGS)
     assert 0.85 <= result.test_acc <= 1.0
     assert 0.85 <= result.knn_test_acc <= 1.0
@@ -32,7 +32,7 @@ def test_digits_pixels_give_a_strong_probe(digits) -> None:  # type: ignore[no-u
     assert result.n_val == validation_split(digits[0][1], 0.25, 0)[1].size
 
 
-def test_the_test_split_never_chooses(digits) -> None:  # type: ignore[no-untyped-def]
+def test_the_test_split_never_chooses(digits) -> None:
     # structurally: the chooser has no parameter through which a test split could enter
     assert list(inspect.signature(choose_settings).parameters) == ["train", "settings"]
     train, (x_test, y_test) = digits
@@ -50,7 +50,7 @@ def test_the_test_split_never_chooses(digits) -> None:  # type: ignore[no-untype
     assert scrambled.test_acc < honest.test_acc - 0.5
 
 
-def test_choice_reads_the_validation_split_only(digits) -> None:  # type: ignore[no-untyped-def]
+def test_choice_reads_the_validation_split_only(digits) -> None:
     (x, y), _ = digits
     choice = choose_settings((x, y), SETTINGS)
     assert choice.val_acc == max(choice.val_acc_by_weight_decay.values())

@@ -34,7 +34,7 @@ def compared(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path, list
     return report, folder, overrides, "\n".join(lines)
 
 
-def test_report_files_sit_in_the_study_folder(compared) -> None:  # type: ignore[no-untyped-def]
+def test_report_files_sit_in_the_study_folder(compared) -> None:
     report, folder, _, printed = compared
     out = folder / "report"
     for name in ("report.json", "report.md", "report.html", "rankme_vs_accuracy.png",
@@ -47,8 +47,8 @@ def test_report_files_sit_in_the_study_folder(compared) -> None:  # type: ignore
     assert report["study"]["skipped"][0]["number"] == 7
 
 
-def test_trials_hold_fractions_and_match_the_stored_user_attrs(compared) -> None:  # type: ignore[no-untyped-def]
-    report, folder, overrides, _ = compared
+def test_trials_hold_fractions_and_match_the_stored_user_attrs(compared) -> None:
+    report, _, overrides, _ = compared
     stored = optuna.load_study(study_name="s1", storage=overrides[1].split("=", 1)[1])
     attrs = {t.number: t.user_attrs for t in stored.trials}
     for t in report["trials"]:
@@ -64,7 +64,7 @@ def test_trials_hold_fractions_and_match_the_stored_user_attrs(compared) -> None
     assert acc[0] > acc[3] + 0.1
 
 
-def test_picks_and_gaps_match_a_recomputation(compared) -> None:  # type: ignore[no-untyped-def]
+def test_picks_and_gaps_match_a_recomputation(compared) -> None:
     report = compared[0]
     for method in ("simclr", "vicreg"):
         trials = [t for t in report["trials"] if t["method"] == method]
@@ -83,7 +83,7 @@ def test_picks_and_gaps_match_a_recomputation(compared) -> None:  # type: ignore
     assert "lidar" not in report["selection"]["simclr"]
 
 
-def test_correlations_match_scipy(compared) -> None:  # type: ignore[no-untyped-def]
+def test_correlations_match_scipy(compared) -> None:
     report = compared[0]
     for method, per_metric in report["correlation"].items():
         trials = [t for t in report["trials"] if t["method"] == method]
@@ -97,12 +97,12 @@ def test_correlations_match_scipy(compared) -> None:  # type: ignore[no-untyped-
             assert -1.0 <= lo <= hi <= 1.0
 
 
-def test_per_axis_lines_cover_the_swept_param(compared) -> None:  # type: ignore[no-untyped-def]
+def test_per_axis_lines_cover_the_swept_param(compared) -> None:
     axis = compared[0]["selection_by_axis"]["simclr"]["optimizer.lr"]
     assert [line["trials"] for line in axis] == [[0, 1, 2, 3]]
 
 
-def test_html_is_self_contained(compared) -> None:  # type: ignore[no-untyped-def]
+def test_html_is_self_contained(compared) -> None:
     folder = compared[1]
     page = (folder / "report" / "report.html").read_text()
     assert not re.search(r"https?://", page)
@@ -112,13 +112,13 @@ def test_html_is_self_contained(compared) -> None:  # type: ignore[no-untyped-de
     assert all(s.startswith("data:image/png;base64,") for s in sources)
 
 
-def test_markdown_holds_the_tables(compared) -> None:  # type: ignore[no-untyped-def]
+def test_markdown_holds_the_tables(compared) -> None:
     md = (compared[1] / "report" / "report.md").read_text()
     assert "| simclr | RankMe |" in md
     assert "![RankMe vs accuracy (paper Figure 1)](rankme_vs_accuracy.png)" in md
 
 
-def test_cli_compare_reuses_the_cached_features(compared, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_cli_compare_reuses_the_cached_features(compared, capsys) -> None:
     _, folder, overrides, _ = compared
     assert main(["compare", *overrides]) == 0
     out = capsys.readouterr().out

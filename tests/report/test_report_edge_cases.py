@@ -11,7 +11,7 @@ from sweeper.cli import main
 from tests.report.study_builder import add_trial, metrics_for, new_study
 
 
-def test_one_trial_study_reports_with_a_note(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_one_trial_study_reports_with_a_note(tmp_path, capsys) -> None:
     study, folder, overrides = new_study(tmp_path)
     add_trial(study, folder, "simclr", 0.2, metrics_for(30.0))
     assert main(["compare", *overrides]) == 0
@@ -24,7 +24,7 @@ def test_one_trial_study_reports_with_a_note(tmp_path, capsys) -> None:  # type:
     assert (folder / "report" / "report.html").is_file()
 
 
-def test_failed_trials_are_listed_and_skipped(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_failed_trials_are_listed_and_skipped(tmp_path, capsys) -> None:
     study, folder, overrides = new_study(tmp_path)
     add_trial(study, folder, "simclr", 0.2, metrics_for(30.0))
     add_trial(study, folder, "simclr", 0.2, None, state=TrialState.FAIL)
@@ -40,7 +40,7 @@ def test_failed_trials_are_listed_and_skipped(tmp_path, capsys) -> None:  # type
     assert [s["number"] for s in report["study"]["skipped"]] == [1, 2, 3]
 
 
-def test_only_failed_trials_is_an_error_not_a_crash(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_only_failed_trials_is_an_error_not_a_crash(tmp_path, capsys) -> None:
     study, folder, overrides = new_study(tmp_path)
     add_trial(study, folder, "simclr", 0.2, None, state=TrialState.FAIL)
     add_trial(study, folder, "simclr", 0.2, None, state=TrialState.FAIL)
@@ -50,7 +50,7 @@ def test_only_failed_trials_is_an_error_not_a_crash(tmp_path, capsys) -> None:  
     assert not (folder / "report").exists()
 
 
-def test_unlabelled_data_is_named(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_unlabelled_data_is_named(tmp_path, capsys) -> None:
     study, folder, overrides = new_study(tmp_path)
     add_trial(study, folder, "simclr", 0.2, metrics_for(30.0), labels=False)
     assert main(["compare", *overrides]) == 2
@@ -59,7 +59,7 @@ def test_unlabelled_data_is_named(tmp_path, capsys) -> None:  # type: ignore[no-
 
 
 @pytest.mark.parametrize("what", ["name", "file"])
-def test_missing_study_names_what_exists(tmp_path, capsys, what) -> None:  # type: ignore[no-untyped-def]
+def test_missing_study_names_what_exists(tmp_path, capsys, what) -> None:
     _, _, overrides = new_study(tmp_path)
     if what == "name":
         overrides[0] = "sweep.study_name=nope"
@@ -75,7 +75,7 @@ def test_missing_study_names_what_exists(tmp_path, capsys, what) -> None:  # typ
     assert not (tmp_path / "none.db").exists()
 
 
-def test_bad_settings_are_named(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_bad_settings_are_named(tmp_path, capsys) -> None:
     study, folder, overrides = new_study(tmp_path)
     add_trial(study, folder, "simclr", 0.2, metrics_for(30.0))
     assert main(["compare", *overrides, "compare.metrics=[rankme,rank_me]"]) == 2

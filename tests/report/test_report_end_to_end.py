@@ -14,7 +14,7 @@ from sweeper.ssl import train
 from tests.report.study_builder import COMPARE_FAST
 
 
-def test_compare_extracts_caches_and_probes_an_ood_entry(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+def test_compare_extracts_caches_and_probes_an_ood_entry(tmp_path, capsys) -> None:
     folder = tmp_path / "sweeps" / "real"
     run_dir = folder / "trial_0"
     cfg = compose_config(["max_epochs=1", "optimizer.batch_size=128"])
