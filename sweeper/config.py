@@ -91,7 +91,8 @@ def _explain(exc: ConfigCompositionException, keys: Sequence[str], conf_dir: Pat
     match = re.search(r"Could not find '([^/']+)/([^']+)'", text)
     if match:
         group, option = match.groups()
-        return _unknown_choice(group, option, group_choices(group, conf_dir))
+        label = "dataset" if group == "data" else group
+        return _unknown_choice(label, option, group_choices(group, conf_dir))
     return str(exc).strip().splitlines()[0]
 
 

@@ -68,11 +68,11 @@ class FolderImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
-        from torchvision.io import ImageReadMode, decode_image
+        from PIL import Image
         from torchvision.transforms.v2 import functional as F
 
-        mode = ImageReadMode.RGB if self.channels == 3 else ImageReadMode.GRAY
-        img = decode_image(str(self.files[index]), mode=mode)
+        with Image.open(self.files[index]) as pil:
+            img = F.pil_to_tensor(pil.convert("RGB" if self.channels == 3 else "L"))
         img = F.center_crop(F.resize(img, self.load_size, antialias=True), [self.load_size])
         return img, self.labels[index]
 
