@@ -55,7 +55,7 @@ def config_keys(cfg: DictConfig | ListConfig, prefix: str = "") -> Iterator[str]
     if not isinstance(cfg, DictConfig):
         return
     for key in cfg.keys():
-        full = f"{prefix}{key}"
+        full = f"{prefix}{key!s}"
         yield full
         node = cfg._get_node(key)
         if isinstance(node, DictConfig) and not node._is_missing() and not node._is_none():

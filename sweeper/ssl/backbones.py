@@ -39,7 +39,7 @@ class DigitsCNN(nn.Module):
         self.num_features = 4 * width
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.layers(x)  # type: ignore[no-any-return]
+        return self.layers(x)
 
 
 def _resnet(arch: str) -> Callable[..., tuple[nn.Module, int]]:
@@ -70,7 +70,7 @@ def _vit(arch: str) -> Callable[..., tuple[nn.Module, int]]:
                              f"patch size {patch}; set backbone.kwargs.patch_size")
         net = timm.create_model(arch, pretrained=False, num_classes=0, img_size=image_size,
                                 patch_size=patch, in_chans=in_channels, **kwargs)
-        return net, int(net.num_features)
+        return net, int(net.num_features)  # type: ignore[arg-type]
 
     return build
 

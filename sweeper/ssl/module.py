@@ -42,7 +42,7 @@ class SSLModule(L.LightningModule):
         self.channels_last = (str(cfg.accelerator) not in ("cpu",)
                               and not bool(cfg.performance.disable_channel_last))
         if self.channels_last:
-            self.method.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+            self.method.to(memory_format=torch.channels_last)
 
     def steps_per_epoch(self) -> int:
         world = self.trainer.world_size if self._trainer is not None else 1
@@ -89,7 +89,8 @@ class SSLModule(L.LightningModule):
             return
         m = self.cfg.momentum
         total = self.steps_per_epoch() * int(self.cfg.max_epochs)
-        tau = cosine_schedule(min(int(self.global_step), total), total, float(m.base_tau), float(m.final_tau))
+        step = min(int(self.global_step), total)
+        tau = cosine_schedule(step, total, float(m.base_tau), float(m.final_tau))
         for online, target in pairs:
             update_momentum(online, target, m=tau)
         self.log("tau", tau, on_step=True, on_epoch=False)

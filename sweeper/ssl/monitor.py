@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
 import torch
@@ -20,13 +20,16 @@ import torch
 from sweeper.metrics import SpectrumAccumulator, lidar, spectral_metrics
 from sweeper.ssl.views import BatchViews, EvalView
 
+if TYPE_CHECKING:
+    from sweeper.ssl.methods import SSLMethod
+
 __all__ = ["PEERS", "RankMeMonitor", "StopTraining", "embedding_metrics"]
 
 PEERS = ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank")
 OnMonitor = Callable[[int, dict[str, float]], None]
 
 
-class StopTraining(Exception):  # noqa: N818 - a control signal, not an error
+class StopTraining(Exception):
     """Raised by an ``on_monitor`` callback to end a run early, e.g. ``StopTraining("pruned")``.
 
     The run stops after the current epoch, keeps its last checkpoint and writes
@@ -114,7 +117,7 @@ class RankMeMonitor(L.Callback):
     @torch.no_grad()
     def measure(self, pl_module: L.LightningModule) -> dict[str, float]:
         """Metrics of the bank's backbone features and projector outputs (eval mode)."""
-        method = pl_module.method  # type: ignore[attr-defined]
+        method = cast("SSLMethod", pl_module.method)
         was_training = method.training
         method.eval()
         feats, projs = SpectrumAccumulator(), SpectrumAccumulator()

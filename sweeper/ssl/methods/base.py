@@ -55,11 +55,11 @@ class SSLMethod(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Backbone features of images ``x``."""
-        return self.backbone(x)  # type: ignore[no-any-return]
+        return self.backbone(x)
 
     def project(self, features: torch.Tensor) -> torch.Tensor:
         """The projector output (the embedding the loss sees) for backbone features."""
-        return self.projector(features)  # type: ignore[no-any-return]
+        return self.projector(features)
 
     def embed(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(backbone features, projector output)`` of un-augmented images."""

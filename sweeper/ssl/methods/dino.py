@@ -10,6 +10,7 @@ teacher sees the first two (global) views, the center ``c`` is an EMA of teacher
 from __future__ import annotations
 
 import warnings
+from typing import cast
 
 import torch
 from lightly.loss import DINOLoss
@@ -50,7 +51,8 @@ class DINO(SSLMethod):
         self.clip_grad = clip_grad
 
     def project(self, features: torch.Tensor) -> torch.Tensor:
-        return self.projector.layers(features)  # type: ignore[no-any-return]
+        head = cast(DINOProjectionHead, self.projector)
+        return head.layers(features)
 
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         return [(self.backbone, self.backbone_momentum),
@@ -61,9 +63,9 @@ class DINO(SSLMethod):
         student = [self.projector(self.backbone(v)) for v in views]
         with torch.no_grad():
             teacher = [self.projector_momentum(self.backbone_momentum(v)) for v in views[:2]]
-        return self.criterion(teacher, student, epoch=epoch)  # type: ignore[no-any-return]
+        return self.criterion(teacher, student, epoch=epoch)
 
     def after_backward(self, epoch: int) -> None:
         if self.clip_grad > 0:
             nn.utils.clip_grad_norm_(self.parameters(), self.clip_grad)
-        self.projector.cancel_last_layer_gradients(epoch)
+        cast(DINOProjectionHead, self.projector).cancel_last_layer_gradients(epoch)
