@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy.engine import make_url
 
 REPO = Path(__file__).resolve().parents[2]
+CONF = Path(__file__).resolve().parent / "conf"  # test search spaces, via --config-dir
 POSTGRES_URL = os.environ.get("RANKME_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def cli_env() -> dict[str, str]:
-    """Environment for CLI subprocesses: the repo importable (tests.study.trial_fns)."""
+    """Environment for CLI subprocesses: the checkout importable, full Hydra errors."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env["HYDRA_FULL_ERROR"] = "1"

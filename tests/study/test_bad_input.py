@@ -10,7 +10,7 @@ import pytest
 from sweeper.cli import main
 from tests.study.conftest import sqlite_url
 
-QUICK = ["sweep.train_fn=tests.study.trial_fns:steady", "max_epochs=1", "sweep.n_trials=1",
+QUICK = ["max_epochs=1", "sweep.n_trials=1",
          "sweep.workers=1", "launcher.refresh_s=0"]
 
 

@@ -36,7 +36,7 @@ def test_slurm_worker_job_completes_a_trial(tmp_path, study_name, slurm):
     url = sqlite_url(tmp_path)
     done = run_cli(tmp_path, "sweep", "launcher=slurm", "launcher.cpus_per_task=1",
                    "launcher.mem_gb=1", f"launcher.folder={tmp_path / 'slurm'}",
-                   "sweep.train_fn=tests.study.trial_fns:steady", "max_epochs=1",
+                   "max_epochs=1",
                    f"sweep.storage={url}", f"sweep.study_name={study_name}", "sweep.n_trials=1",
                    "sweep.workers=1", "sweep.pruner.name=none", timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
