@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sweeper.report.tables import correlation_table, selection_table
+from sweeper.report.tables import correlation_table, mean_gap_line, selection_table
 
 __all__ = ["render_html"]
 
@@ -55,7 +55,8 @@ def render_html(report: Mapping[str, Any], figures: Mapping[str, Path]) -> str:
         "(points).</p>",
     ]
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in report["notes"]]
-    parts += ["<h2>Selection (linear probe)</h2>", _table(*selection_table(report))]
+    parts += ["<h2>Selection (linear probe)</h2>", _table(*selection_table(report)),
+              f"<p>{html.escape(mean_gap_line(report))}</p>"]
     parts += ["<h2>Selection (kNN)</h2>", _table(*selection_table(report, "selection_knn"))]
     parts += ["<h2>Rank correlation with test accuracy</h2>",
               _table(*correlation_table(report))]

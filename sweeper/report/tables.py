@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["CRITERION_LABELS", "correlation_table", "markdown", "selection_table"]
+__all__ = ["CRITERION_LABELS", "correlation_table", "markdown", "mean_gap_line", "selection_table"]
 
 CRITERION_LABELS: dict[str, str] = {
     "oracle": "Oracle (val acc)",
@@ -90,3 +90,10 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
         return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
 
     return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
+
+
+def mean_gap_line(report: Mapping[str, Any]) -> str:
+    """One line: each criterion's gap to the oracle, averaged over methods, in points."""
+    parts = [f"{CRITERION_LABELS.get(m, m)} {100 * g:+.2f}"
+             for m, g in report.get("mean_gap", {}).items() if g is not None]
+    return "mean gap to the oracle over methods (pts): " + (", ".join(parts) or "-")

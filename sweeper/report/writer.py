@@ -10,7 +10,7 @@ from typing import Any
 
 from sweeper.report.figures import rankme_over_epochs, rankme_vs_accuracy, table_figure
 from sweeper.report.html import render_html
-from sweeper.report.tables import correlation_table, markdown, selection_table
+from sweeper.report.tables import correlation_table, markdown, mean_gap_line, selection_table
 
 __all__ = ["print_selection", "write_report"]
 
@@ -34,6 +34,7 @@ def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> 
              "carved from train); gap = oracle pick minus this pick, in points.", ""]
     lines += [f"> {n}" for n in report["notes"]] + [""]
     lines += ["## Selection (linear probe)", "", markdown(*selection_table(report)), "",
+              mean_gap_line(report), "",
               "## Selection (kNN)", "", markdown(*selection_table(report, "selection_knn")), "",
               "## Rank correlation with test accuracy", "",
               markdown(*correlation_table(report)), ""]
@@ -75,5 +76,6 @@ def write_report(report: Mapping[str, Any], folder: Path,
     for note in data["notes"]:
         echo(f"note: {note}")
     print_selection(data, echo)
+    echo(mean_gap_line(data))
     echo(f"report: {paths['html'].resolve()}")
     return {**paths, **{p.stem: p for p in figures.values()}}

@@ -7,6 +7,7 @@ format: sklearn digits pixels plus noise whose scale varies by trial, so accurac
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import optuna
+from omegaconf import DictConfig, OmegaConf
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState
 from sklearn.datasets import load_digits
@@ -23,6 +25,11 @@ from sweeper.oracle.feature_cache import cache_path, save_features
 
 COMPARE_FAST = ["compare.probe.weight_decays=[1e-2,1e-4]", "compare.probe.knn_ks=[1,5]",
                 "compare.probe.max_iter=60", "compare.bootstrap.n_resamples=200"]
+
+
+@functools.cache
+def _train_config(method: str) -> DictConfig:
+    return compose_config([f"method={method}"])
 
 
 def digits_features(noise: float, seed: int) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -39,9 +46,7 @@ def add_trial(study: optuna.Study, folder: Path, method: str, noise: float,
     number = len(study.trials)
     run_dir = folder / f"trial_{number}"
     (run_dir / "checkpoints").mkdir(parents=True)
-    cfg = compose_config([f"method={method}"])
-    from omegaconf import OmegaConf
-
+    cfg = _train_config(method)
     OmegaConf.save(cfg, run_dir / "config.yaml")
     (run_dir / "checkpoints" / "last.ckpt").write_bytes(b"weights")
     if metrics is not None:

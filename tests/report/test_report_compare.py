@@ -79,6 +79,9 @@ def test_picks_and_gaps_match_a_recomputation(compared) -> None:
             assert sel[metric]["gap"] == pytest.approx(oracle["test_acc"] - best["test_acc"])
         knn_oracle = max(trials, key=lambda t: (t["knn_val_acc"], -t["number"]))
         assert report["selection_knn"][method]["oracle"]["trial"] == knn_oracle["number"]
+    gaps = [report["selection"][m]["rankme"]["gap"] for m in ("simclr", "vicreg")]
+    assert report["mean_gap"]["rankme"] == pytest.approx(sum(gaps) / 2)
+    assert report["mean_gap"]["lidar"] == report["selection"]["vicreg"]["lidar"]["gap"]
     assert "lidar" in report["selection"]["vicreg"]
     assert "lidar" not in report["selection"]["simclr"]
 
