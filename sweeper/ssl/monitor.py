@@ -65,19 +65,22 @@ class RankMeMonitor(L.Callback):
         lidar_images: number of bank images LiDAR uses.
         lidar_augmentations: augmented views per image for LiDAR (q).
         lidar_delta: LiDAR's ridge.
+        enabled: when False only the epochs are timed (``epoch_seconds``), nothing measured.
     """
 
     def __init__(self, bank: Iterable[Any], eval_view: EvalView, every_n_epochs: int = 1,
                  on_monitor: OnMonitor | None = None, lidar_views: BatchViews | None = None,
                  lidar_images: int = 1000, lidar_augmentations: int = 8,
-                 lidar_delta: float = 1e-4) -> None:
+                 lidar_delta: float = 1e-4, enabled: bool = True) -> None:
         if every_n_epochs < 1:
             raise ValueError(f"monitor.every_n_epochs must be >= 1, got {every_n_epochs}")
         self.bank, self.eval_view, self.every = bank, eval_view, every_n_epochs
         self.on_monitor = on_monitor
         self.lidar_views, self.lidar_images = lidar_views, lidar_images
         self.lidar_q, self.lidar_delta = lidar_augmentations, lidar_delta
+        self.enabled = enabled
         self.history: list[dict[str, float]] = []
+        self.epoch_seconds: list[float] = []
         self.monitor_seconds = 0.0
         self.train_seconds = 0.0
         self.stop_status: str | None = None
@@ -85,21 +88,24 @@ class RankMeMonitor(L.Callback):
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history, "monitor_seconds": self.monitor_seconds,
-                "train_seconds": self.train_seconds}
+                "train_seconds": self.train_seconds, "epoch_seconds": self.epoch_seconds}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = list(state_dict.get("history", []))
         self.monitor_seconds = float(state_dict.get("monitor_seconds", 0.0))
         self.train_seconds = float(state_dict.get("train_seconds", 0.0))
+        self.epoch_seconds = list(state_dict.get("epoch_seconds", []))
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = time.perf_counter()
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         _sync(pl_module.device)
-        self.train_seconds += time.perf_counter() - self._epoch_start
+        seconds = time.perf_counter() - self._epoch_start
+        self.train_seconds += seconds
+        self.epoch_seconds.append(round(seconds, 4))
         epoch = int(trainer.current_epoch) + 1
-        if epoch % self.every and epoch != trainer.max_epochs:
+        if not self.enabled or (epoch % self.every and epoch != trainer.max_epochs):
             return
         started = time.perf_counter()
         metrics = self.measure(pl_module)

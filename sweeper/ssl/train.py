@@ -121,8 +121,8 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
         parts.eval_view, every_n_epochs=int(mon.every_n_epochs), on_monitor=on_monitor,
         lidar_views=parts.views if mon.lidar.enabled else None,
         lidar_images=int(mon.lidar.n_images), lidar_augmentations=int(mon.lidar.n_augmentations),
-        lidar_delta=float(mon.lidar.delta))
-    callbacks: list[Any] = [monitor] if mon.enabled else []
+        lidar_delta=float(mon.lidar.delta), enabled=bool(mon.enabled))
+    callbacks: list[Any] = [monitor]
     ckpt_dir = run_dir / str(cfg.checkpoint.dir)
     if cfg.checkpoint.enabled:
         callbacks.append(ModelCheckpoint(
@@ -166,6 +166,7 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
             "fit_seconds": round(fit_seconds, 3),
             "train_seconds": round(monitor.train_seconds, 3),
             "monitor_seconds": round(monitor.monitor_seconds, 3),
+            "epoch_seconds": monitor.epoch_seconds,
             "monitor_share": (round(monitor.monitor_seconds / monitor.train_seconds, 4)
                               if monitor.train_seconds > 0 else None),
         },

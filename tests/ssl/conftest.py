@@ -25,6 +25,6 @@ def trained_run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     from sweeper.ssl import train
 
     run_dir = tmp_path_factory.mktemp("simclr_run")
-    cfg = digits_cfg()
+    cfg = digits_cfg("monitor.bank_size=25600")  # the whole train split, as score uses
     metrics = train(cfg, run_dir)
     return {"metrics": metrics, "run_dir": Path(run_dir), "cfg": cfg}
