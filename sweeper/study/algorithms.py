@@ -13,6 +13,13 @@ from sweeper.study.space import Param
 
 __all__ = ["PRUNERS", "SAMPLERS", "make_pruner", "make_sampler"]
 
+
+def _get(options: Mapping[str, Any], group: str, key: str) -> Any:
+    """``options[key]``; the defaults live in conf/sweep.yaml, not here."""
+    if key not in options:
+        raise ValueError(f"sweep.{group}.{key} is missing; conf/sweep.yaml lists every key")
+    return options[key]
+
 SAMPLERS = ("tpe", "random", "cmaes", "gp", "qmc", "grid", "nsgaii")
 PRUNERS = ("median", "percentile", "successive_halving", "hyperband", "wilcoxon", "none")
 
@@ -34,9 +41,9 @@ def make_sampler(options: Mapping[str, Any], space: Mapping[str, Param],
     if name not in SAMPLERS:
         raise ValueError(f"unknown sampler {name!r} (sweep.sampler.name); "
                          f"choose one of: {', '.join(SAMPLERS)}")
-    seed = options.get("seed")
+    seed = _get(options, "sampler", "seed")
     seed = None if seed is None else int(seed) + worker_index
-    startup = int(options.get("n_startup_trials", 10))
+    startup = int(_get(options, "sampler", "n_startup_trials"))
     if name == "tpe":
         # constant_liar: running trials count as bad guesses, so parallel workers spread out.
         return optuna.samplers.TPESampler(seed=seed, n_startup_trials=startup, constant_liar=True)
@@ -50,7 +57,7 @@ def make_sampler(options: Mapping[str, Any], space: Mapping[str, Param],
         return optuna.samplers.QMCSampler(seed=seed, scramble=True)
     if name == "nsgaii":
         return optuna.samplers.NSGAIISampler(
-            seed=seed, population_size=int(options.get("population_size", 50)))
+            seed=seed, population_size=int(_get(options, "sampler", "population_size")))
     continuous = [p.key for p in space.values() if p.grid is None]
     if continuous:
         raise ValueError(f"the grid sampler needs finite params (choice, range, int(interval)); "
@@ -75,18 +82,19 @@ def make_pruner(options: Mapping[str, Any], multi_objective: bool = False) -> Ba
         raise ValueError(f"pruner {name!r} needs a single objective; Optuna cannot prune "
                          "multi-objective trials: set sweep.pruner.name=none")
     if name in ("median", "percentile"):
-        common = {k: int(options[k]) for k in ("n_startup_trials", "n_warmup_steps",
-                                               "interval_steps") if k in options}
+        common = {k: int(_get(options, "pruner", k))
+                  for k in ("n_startup_trials", "n_warmup_steps", "interval_steps")}
         if name == "median":
             return optuna.pruners.MedianPruner(**common)
-        return optuna.pruners.PercentilePruner(float(options.get("percentile", 25.0)), **common)
+        return optuna.pruners.PercentilePruner(float(_get(options, "pruner", "percentile")),
+                                               **common)
     if name == "successive_halving":
         return optuna.pruners.SuccessiveHalvingPruner(
-            min_resource=options.get("min_resource", "auto"),
-            reduction_factor=int(options.get("reduction_factor", 4)))
+            min_resource=_get(options, "pruner", "min_resource"),
+            reduction_factor=int(_get(options, "pruner", "reduction_factor")))
     if name == "hyperband":
         return optuna.pruners.HyperbandPruner(
-            min_resource=int(options.get("min_resource", 1)),
-            max_resource=options.get("max_resource", "auto"),
-            reduction_factor=int(options.get("reduction_factor", 3)))
-    return optuna.pruners.WilcoxonPruner(p_threshold=float(options.get("p_threshold", 0.1)))
+            min_resource=int(_get(options, "pruner", "min_resource")),
+            max_resource=_get(options, "pruner", "max_resource"),
+            reduction_factor=int(_get(options, "pruner", "reduction_factor")))
+    return optuna.pruners.WilcoxonPruner(p_threshold=float(_get(options, "pruner", "p_threshold")))

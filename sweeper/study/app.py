@@ -107,7 +107,7 @@ def _sweep(cfg: DictConfig) -> int:
             from sweeper.study.launch_slurm import launch_slurm
 
             launch_slurm(plan, {str(k): v for k, v in resolved.items()}, launcher, console)
-            if not launcher.get("wait", True):
+            if not launcher["wait"]:
                 return 0
         else:
             raise ValueError(f"unknown launcher {launcher['name']!r}; choose local or slurm")

@@ -31,11 +31,11 @@ def _executor(plan: SweepPlan, launcher: Mapping[str, Any]) -> Any:
         "timeout_min": int(launcher["time_min"]),
         "cpus_per_task": int(launcher["cpus_per_task"]),
         "mem_gb": float(launcher["mem_gb"]),
-        "slurm_additional_parameters": dict(launcher.get("additional_parameters") or {}),
+        "slurm_additional_parameters": dict(launcher["additional_parameters"] or {}),
     }
-    if launcher.get("partition"):
+    if launcher["partition"]:
         params["slurm_partition"] = str(launcher["partition"])
-    if int(launcher.get("gpus_per_node") or 0) > 0:
+    if int(launcher["gpus_per_node"] or 0) > 0:
         params["gpus_per_node"] = int(launcher["gpus_per_node"])
     executor.update_parameters(**params)
     return executor
@@ -62,7 +62,7 @@ def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: Mapping[str,
         jobs = [executor.submit(worker_job, config, i) for i in range(s.workers)]
     console.print(f"submitted {len(jobs)} Slurm worker jobs: {', '.join(j.job_id for j in jobs)}"
                   f" (logs in {launcher['folder']})")
-    if not launcher.get("wait", True):
+    if not launcher["wait"]:
         return [0] * len(jobs)
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = optuna.load_study(study_name=s.study_name, storage=storage)

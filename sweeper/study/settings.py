@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +23,9 @@ DEFAULT_DIRECTIONS: dict[str, str] = {
     "stable_rank": "maximize",
     "lidar": "maximize",
 }
+
+REQUIRED_KEYS = ("study_name", "storage", "dir", "objective", "direction", "n_trials", "workers",
+                 "sampler", "pruner", "heartbeat_s", "max_retries", "enqueue", "train_fn")
 
 # Config keys that belong to the sweep, not to a training run.
 SWEEP_KEYS = ("sweep", "space", "launcher", "hydra")
@@ -43,8 +46,8 @@ class SweepSettings:
     max_retries: int
     sampler: dict[str, Any]
     pruner: dict[str, Any]
-    enqueue: tuple[dict[str, Any], ...] = field(default_factory=tuple)
-    train_fn: str = "sweeper.ssl:train"
+    enqueue: tuple[dict[str, Any], ...]
+    train_fn: str
 
     @property
     def multi_objective(self) -> bool:
@@ -127,18 +130,21 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
     raw = OmegaConf.to_container(sweep, resolve=True) if isinstance(sweep, DictConfig) \
         else dict(sweep)
     assert isinstance(raw, dict)
+    missing = [k for k in REQUIRED_KEYS if k not in raw]
+    if missing:
+        raise ValueError(f"sweep.{missing[0]} is missing; conf/sweep.yaml lists every key")
     base = (base or Path.cwd()).resolve()
-    objectives = _objectives(raw.get("objective", "rankme"))
-    heartbeat = _positive_int("heartbeat_s", raw.get("heartbeat_s"), minimum=2)
-    max_retries = _positive_int("max_retries", raw.get("max_retries"), minimum=0)
-    enqueue = raw.get("enqueue") or []
+    objectives = _objectives(raw["objective"])
+    heartbeat = _positive_int("heartbeat_s", raw["heartbeat_s"], minimum=2)
+    max_retries = _positive_int("max_retries", raw["max_retries"], minimum=0)
+    enqueue = raw["enqueue"] or []
     if not isinstance(enqueue, list) or not all(isinstance(e, dict) for e in enqueue):
         raise ValueError(f"sweep.enqueue must be a list of param dicts, got {enqueue!r}")
     for entry in enqueue:
         for key, value in entry.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"sweep.enqueue: {key}={value} is not finite")
-    name = raw.get("study_name")
+    name = raw["study_name"]
     if not isinstance(name, str) or not name:
         raise ValueError(f"sweep.study_name must be a non-empty string, got {name!r}")
     return SweepSettings(
@@ -146,13 +152,13 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
         storage=_absolute_storage(str(raw["storage"]), base),
         dir=(base / str(raw["dir"])).resolve(),
         objectives=objectives,
-        directions=_directions(raw.get("direction"), objectives),
-        n_trials=_positive_int("n_trials", raw.get("n_trials")),
-        workers=_positive_int("workers", raw.get("workers")),
+        directions=_directions(raw["direction"], objectives),
+        n_trials=_positive_int("n_trials", raw["n_trials"]),
+        workers=_positive_int("workers", raw["workers"]),
         heartbeat_s=heartbeat,
         max_retries=max_retries,
-        sampler=dict(raw.get("sampler") or {}),
-        pruner=dict(raw.get("pruner") or {}),
+        sampler=dict(raw["sampler"]),
+        pruner=dict(raw["pruner"]),
         enqueue=tuple(dict(e) for e in enqueue),
-        train_fn=str(raw.get("train_fn", "sweeper.ssl:train")),
+        train_fn=str(raw["train_fn"]),
     )
