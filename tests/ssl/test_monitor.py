@@ -16,10 +16,11 @@ from sweeper.ssl.monitor import RankMeMonitor
 from tests.ssl.conftest import digits_cfg
 
 
-def test_monitor_rankme_equals_the_metrics_api_on_the_same_bank() -> None:
+@pytest.mark.parametrize("size", [300, 50])  # K x K streaming, and N x N (N < K)
+def test_monitor_rankme_equals_the_metrics_api_on_the_same_bank(size: int) -> None:
     parts = build_parts(digits_cfg())
     module = SSLModule(parts.cfg, parts.method, parts.views, parts.train_set)
-    bank = bank_loader(parts.train_set, 300, seed=1, batch_size=64)  # 5 streamed batches
+    bank = bank_loader(parts.train_set, size, seed=1, batch_size=64)
     before = {k: v.clone() for k, v in parts.method.state_dict().items()}
     metrics = RankMeMonitor(bank, parts.eval_view).measure(module)
     # measuring leaves the model as it was: train mode, BatchNorm statistics untouched
@@ -32,7 +33,7 @@ def test_monitor_rankme_equals_the_metrics_api_on_the_same_bank() -> None:
         feats = torch.cat([parts.method(parts.eval_view(x)) for x, _ in bank])
         projs = torch.cat([parts.method.project(parts.method(parts.eval_view(x)))
                            for x, _ in bank])
-    assert feats.shape[0] == metrics["bank_size"] == 300
+    assert feats.shape[0] == metrics["bank_size"] == size
     assert metrics["rankme"] == pytest.approx(rankme(feats), rel=1e-9)
     assert metrics["rankme_projector"] == pytest.approx(rankme(projs), rel=1e-9)
     ref = spectral_metrics(projs)
@@ -67,3 +68,19 @@ def test_every_n_epochs_and_the_last_epoch_are_measured(tmp_path: Path) -> None:
     train(digits_cfg("max_epochs=3", "monitor.every_n_epochs=2", "checkpoint.enabled=false"),
           tmp_path, on_monitor=lambda epoch, m: seen.append(epoch))
     assert seen == [2, 3]
+
+
+@pytest.mark.parametrize("shape", [(40, 100), (100, 40), (7, 7)])
+def test_the_row_gram_spectrum_equals_the_streaming_one(shape: tuple[int, int]) -> None:
+    from sweeper.metrics import SpectrumAccumulator
+    from sweeper.ssl.spectrum import RowGramSpectrum
+
+    torch.manual_seed(0)
+    z = torch.randn(*shape) @ torch.diag(torch.linspace(0.1, 3, shape[1])) + 0.5
+    wide, tall = RowGramSpectrum(), SpectrumAccumulator()
+    for part in z.split(16):
+        wide.update(part)
+        tall.update(part)
+    ours, ref = spectral_metrics(wide), spectral_metrics(tall)
+    for key in ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank", "n", "dim"):
+        assert ours[key] == pytest.approx(ref[key], rel=1e-8), key
