@@ -53,9 +53,19 @@ def test_sqlite_four_workers_then_continue(tmp_path, study_name):
     logs = _logs(tmp_path)
     assert "database is locked" not in logs and "Traceback" not in logs
 
-    more = run_cli(tmp_path, "sweep", *_common(url, study_name, 5, 1))  # n_trials is a total
+    # One more trial from a lone `worker` (what a Slurm job runs); n_trials is the total.
+    more = run_cli(tmp_path, "worker", *_common(url, study_name, 5, 1))
     assert more.returncode == 0, more.stderr[-3000:]
     assert len(_finished(load(url, study_name))) == 5
+    again = run_cli(tmp_path, "sweep", *_common(url, study_name, 5, 4))  # nothing left to do
+    assert again.returncode == 0 and len(load(url, study_name).trials) == 5
+
+    # A plain Optuna study: Optuna's own command line reads it.
+    optuna_cli = subprocess.run([str(Path(sys.executable).parent / "optuna"), "trials",
+                                 "--study-name", study_name, "--storage", url, "-f", "json"],
+                                capture_output=True, text=True, timeout=120)
+    assert optuna_cli.returncode == 0, optuna_cli.stderr
+    assert len(json.loads(optuna_cli.stdout)) == 5
 
     status = run_cli(tmp_path, "status", f"sweep.storage={url}", f"sweep.study_name={study_name}")
     assert status.returncode == 0, status.stderr[-3000:]
