@@ -152,7 +152,7 @@ def build_report_data(rows: list[dict[str, Any]], skipped: list[TrialRun],
         "trials": rows,
         "selection": selection_by_method(rows, metrics, datasets=names),
         "selection_knn": selection_by_method(rows, metrics, val_key="knn_val_acc",
-                                             test_key="knn_test_acc"),
+                                             test_key="knn_test_acc", datasets=names),
         "correlation": correlations(rows, metrics, "test_acc", n_boot, seed),
         "correlation_knn": correlations(rows, metrics, "knn_test_acc", n_boot, seed),
     }

@@ -31,7 +31,8 @@ def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> 
     lines = [f"# Study `{study['name']}`", "",
              f"{study['n_evaluated']} of {study['n_trials']} trials evaluated. Accuracies in "
              "percent (linear probe on frozen features; settings chosen on a validation split "
-             "carved from train); gap = oracle pick minus this pick, in points.", ""]
+             "carved from train); gap = oracle pick minus this pick, in points. Value: the "
+             "criterion's metric (for the oracle, its validation accuracy).", ""]
     lines += [f"> {n}" for n in report["notes"]] + [""]
     lines += ["## Selection (linear probe)", "", markdown(*selection_table(report)), "",
               mean_gap_line(report), "",
