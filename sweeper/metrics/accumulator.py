@@ -68,13 +68,24 @@ def iter_row_batches(z: ArrayLike, rows: int = DEFAULT_BATCH_ROWS) -> Iterable[A
         yield z[start : start + rows]
 
 
+def _float64_rows(batch: torch.Tensor | np.ndarray, device: torch.device) -> torch.Tensor:
+    if isinstance(batch, np.ndarray):
+        array = np.asarray(batch, dtype=np.float64)
+        # torch cannot wrap a read-only (memory-mapped float64) array without a copy.
+        b = torch.from_numpy(array if array.flags.writeable else array.copy())
+    else:
+        b = batch.detach().to(torch.float64)
+    return b.to(device)
+
+
 class _Moments:
     """Float64 ``Z^T Z`` (upper triangle) and column sums, on the first batch's device.
 
     For wide embeddings only the 256-column blocks on and above the diagonal are multiplied
-    (56% of a full matmul's flops at K = 2048), through torch's own BLAS. The CPU path deliberately stays in torch: mixing
-    another BLAS (scipy's OpenBLAS syrk) with torch's OpenMP pool makes their idle threads
-    spin against each other on few cores, which measured 5x slower inside a torch process.
+    (56% of a full matmul's flops at K = 2048), through torch's own BLAS. The CPU path
+    deliberately stays in torch: mixing another BLAS (scipy's OpenBLAS syrk) with torch's
+    OpenMP pool makes their idle threads spin against each other on few cores, which
+    measured 5x slower inside a torch process.
     """
 
     def __init__(self, dim: int, device: torch.device) -> None:
@@ -84,21 +95,10 @@ class _Moments:
         step = dim if dim < 4 * GRAM_BLOCK_COLUMNS else GRAM_BLOCK_COLUMNS
         self.blocks = [(a, min(a + step, dim)) for a in range(0, dim, step)]
 
-    def add(self, batch: torch.Tensor | np.ndarray) -> int:
-        if isinstance(batch, np.ndarray):
-            array = np.asarray(batch, dtype=np.float64)
-            # torch cannot wrap a read-only (memory-mapped float64) array without a copy.
-            b = torch.from_numpy(array if array.flags.writeable else array.copy())
-        else:
-            b = batch.to(torch.float64)
-        b = b.to(self.upper.device)
-        finite = torch.isfinite(b)
-        if not bool(finite.all()):
-            return int(b.numel() - finite.sum().item())
+    def add(self, b: torch.Tensor) -> None:
         self.colsum += b.sum(dim=0)
         for a, stop in self.blocks:
             self.upper[a:stop, a:].addmm_(b[:, a:stop].T, b[:, a:])
-        return 0
 
     def gram(self) -> torch.Tensor:
         upper = self.upper.triu()
@@ -110,7 +110,11 @@ class SpectrumAccumulator:
 
     ``update`` takes row batches (torch or numpy, any real dtype, any device); the Gram
     matrix ``Z^T Z`` and the column sums accumulate in float64 on the device of the first
-    batch. The spectra are computed once, on first request, and cached.
+    batch. While the matrix is no taller than it is wide (N <= K, e.g. a small monitoring
+    bank of a 2,048-d projector) the float64 rows are kept instead, at most K x K values,
+    and the spectra come from the N x N matrices ``Z Z^T`` and ``Zc Zc^T``, which have
+    the same non-zero eigenvalues for (N/K)^3 of the solve. Spectra are computed once, on
+    first request, and cached.
 
     Example:
         >>> acc = SpectrumAccumulator()
@@ -122,13 +126,15 @@ class SpectrumAccumulator:
     def __init__(self) -> None:
         self.n = 0
         self.dim: int | None = None
-        self._moments: _Moments | None = None
+        self._device: torch.device | None = None
+        self._rows: list[torch.Tensor] = []  # while N <= K
+        self._moments: _Moments | None = None  # once N > K
         self._cache: dict[str, torch.Tensor] = {}
 
     def update(self, batch: Any) -> None:
-        """Add a batch of rows (shape B x K) to the moments.
+        """Add a batch of rows (shape B x K).
 
-        A rejected batch leaves the accumulated moments as they were.
+        A rejected batch leaves what was accumulated as it was.
 
         Raises:
             ValueError: on a batch that is not 2-D, has another K, or holds NaN/Inf.
@@ -142,36 +148,50 @@ class SpectrumAccumulator:
         rows, dim = int(batch.shape[0]), int(batch.shape[1])
         if rows == 0:
             return
-        if self._moments is None:
+        if self.dim is None:
             if dim == 0:
                 raise ValueError(f"embeddings are empty: batch shape {tuple(batch.shape)}")
-            device = batch.device if isinstance(batch, torch.Tensor) else torch.device("cpu")
-            self._moments = _Moments(dim, device)
             self.dim = dim
+            self._device = batch.device if isinstance(batch, torch.Tensor) else torch.device("cpu")
         elif dim != self.dim:
             raise ValueError(
                 f"batch has {dim} columns but earlier batches had {self.dim}: "
                 "every batch must share the embedding dimension K"
             )
-        bad = self._moments.add(batch)
-        if bad:
+        assert self._device is not None
+        b = _float64_rows(batch, self._device)
+        finite = torch.isfinite(b)
+        if not bool(finite.all()):
+            bad = int(b.numel() - finite.sum().item())
             raise ValueError(
                 f"{bad} of {rows * dim} embedding values are not finite (NaN or Inf) in rows "
                 f"{self.n}..{self.n + rows - 1}; a diverged run has no spectrum"
             )
+        if self._moments is None and self.n + rows <= dim:
+            self._rows.append(b)
+        else:
+            if self._moments is None:
+                self._moments = _Moments(dim, self._device)
+                for kept in self._rows:
+                    self._moments.add(kept)
+                self._rows.clear()
+            self._moments.add(b)
         self._cache.clear()
         self.n += rows
 
     def gram(self) -> torch.Tensor:
         """The K x K float64 matrix ``Z^T Z`` (symmetric, both triangles filled)."""
         self._require_rows()
-        assert self._moments is not None
+        if self._moments is None:
+            z = torch.cat(self._rows)
+            return z.T @ z
         return self._moments.gram()
 
     def mean(self) -> torch.Tensor:
         """Column means of Z in float64."""
         self._require_rows()
-        assert self._moments is not None
+        if self._moments is None:
+            return torch.cat(self._rows).mean(dim=0)
         return self._moments.colsum / self.n
 
     def covariance(self) -> torch.Tensor:
@@ -182,12 +202,18 @@ class SpectrumAccumulator:
     def singular_values(self) -> torch.Tensor:
         """Singular values of Z (uncentered), descending, ``min(N, K)`` of them, float64.
 
-        They are square roots of the Gram matrix's eigenvalues; rounding can push the
-        eigenvalues of an exactly rank-deficient Z a hair below zero, so those clip to 0.
+        They are square roots of the eigenvalues of ``Z^T Z`` (or ``Z Z^T`` when N <= K);
+        rounding can push the eigenvalues of an exactly rank-deficient Z a hair below zero,
+        so those clip to 0.
         """
         if "sv" not in self._cache:
-            eig = _eigvalsh_descending(self.gram())[: min(self.n, self._k())]
-            self._cache["sv"] = eig.clamp_min(0.0).sqrt()
+            self._require_rows()
+            if self._moments is None:
+                z = torch.cat(self._rows)
+                eig = _eigvalsh_descending(z @ z.T)
+            else:
+                eig = _eigvalsh_descending(self._moments.gram())
+            self._cache["sv"] = eig[: min(self.n, self._k())].clamp_min(0.0).sqrt()
         return self._cache["sv"]
 
     def covariance_eigenvalues(self) -> torch.Tensor:
@@ -197,8 +223,14 @@ class SpectrumAccumulator:
         clipped at 0, float64.
         """
         if "cov" not in self._cache:
-            eig = _eigvalsh_descending(self.covariance())[: min(self.n - 1, self._k())]
-            self._cache["cov"] = eig.clamp_min(0.0)
+            self._require_rows()
+            if self._moments is None:
+                z = torch.cat(self._rows)
+                zc = z - z.mean(dim=0)
+                eig = _eigvalsh_descending(zc @ zc.T / (self.n - 1))
+            else:
+                eig = _eigvalsh_descending(self.covariance())
+            self._cache["cov"] = eig[: min(self.n - 1, self._k())].clamp_min(0.0)
         return self._cache["cov"]
 
     def _k(self) -> int:

@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from sweeper.metrics import (
+    SpectrumAccumulator,
     alpha_req,
     lidar,
     nesum,
@@ -123,3 +124,25 @@ def test_lidar_is_high_for_separable_views_and_low_when_classes_collapse() -> No
 def test_lidar_rejects_bad_shapes(shape: tuple[int, ...], message: str) -> None:
     with pytest.raises(ValueError, match=message):
         lidar(np.ones(shape))
+
+
+@pytest.mark.parametrize(
+    ("shape", "batch"),
+    [((40, 300), 16), ((100, 100), 30), ((300, 100), 64)],
+    ids=["wide_rows_kept", "square", "crosses_from_rows_to_gram"],
+)
+def test_every_metric_matches_the_reference_whatever_the_aspect_ratio(
+    shape: tuple[int, int], batch: int
+) -> None:
+    rng = np.random.default_rng(14)
+    z = rng.standard_normal(shape) @ np.diag(np.linspace(1, 3, shape[1])) + 0.5
+    acc = SpectrumAccumulator()
+    for start in range(0, shape[0], batch):
+        acc.update(z[start : start + batch])
+    m = spectral_metrics(acc)
+    assert m["rankme"] == pytest.approx(ref.rankme(z), rel=1e-9)
+    assert m["nesum"] == pytest.approx(ref.nesum(z), rel=1e-9)
+    assert m["alpha_req"] == pytest.approx(ref.alpha_req(z), rel=1e-9)
+    assert m["stable_rank"] == pytest.approx(ref.stable_rank(z), rel=1e-9)
+    np.testing.assert_allclose(acc.gram().numpy(), z.T @ z, rtol=1e-10, atol=1e-9)
+    np.testing.assert_allclose(acc.mean().numpy(), z.mean(axis=0), rtol=1e-12)
