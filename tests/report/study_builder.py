@@ -66,11 +66,13 @@ def add_trial(study: optuna.Study, folder: Path, method: str, noise: float,
     return number
 
 
-def new_study(tmp_path: Path, name: str = "s1") -> tuple[optuna.Study, Path, list[str]]:
-    """An empty SQLite study, its folder, and the compare overrides that name it."""
+def new_study(tmp_path: Path, name: str = "s1",
+              url: str | None = None) -> tuple[optuna.Study, Path, list[str]]:
+    """An empty study (SQLite in its folder unless ``url``), its folder, and the compare
+    overrides that name it."""
     folder = tmp_path / "sweeps" / name
     folder.mkdir(parents=True)
-    url = f"sqlite:///{folder / 'study.db'}"
+    url = url or f"sqlite:///{folder / 'study.db'}"
     study = optuna.create_study(study_name=name, storage=url, direction="maximize")
     return study, folder, [f"sweep.study_name={name}", f"sweep.storage={url}", *COMPARE_FAST]
 
