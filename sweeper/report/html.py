@@ -11,7 +11,13 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sweeper.report.tables import correlation_table, mean_gap_line, selection_table
+from sweeper.report.tables import (
+    axis_table,
+    correlation_table,
+    mean_gap_line,
+    selection_table,
+    trials_table,
+)
 
 __all__ = ["render_html"]
 
@@ -60,8 +66,12 @@ def render_html(report: Mapping[str, Any], figures: Mapping[str, Path]) -> str:
     parts += ["<h2>Selection (kNN)</h2>", _table(*selection_table(report, "selection_knn"))]
     parts += ["<h2>Rank correlation with test accuracy</h2>",
               _table(*correlation_table(report))]
+    if report.get("selection_by_axis"):
+        parts += ["<h2>Along each swept axis (the other params fixed)</h2>",
+                  _table(*axis_table(report))]
     for caption, path in figures.items():
         parts += [f"<h2>{html.escape(caption)}</h2>", _img(path, caption)]
+    parts += ["<h2>Trials</h2>", _table(*trials_table(report))]
     skipped = study.get("skipped") or []
     if skipped:
         parts += ["<h2>Skipped trials</h2>",

@@ -9,7 +9,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["CRITERION_LABELS", "correlation_table", "markdown", "mean_gap_line", "selection_table"]
+__all__ = [
+    "CRITERION_LABELS",
+    "axis_table",
+    "correlation_table",
+    "markdown",
+    "mean_gap_line",
+    "selection_table",
+    "trials_table",
+]
 
 CRITERION_LABELS: dict[str, str] = {
     "oracle": "Oracle (val acc)",
@@ -97,3 +105,41 @@ def mean_gap_line(report: Mapping[str, Any]) -> str:
     parts = [f"{CRITERION_LABELS.get(m, m)} {100 * g:+.2f}"
              for m, g in report.get("mean_gap", {}).items() if g is not None]
     return "mean gap to the oracle over methods (pts): " + (", ".join(parts) or "-")
+
+
+def trials_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: every evaluated trial with its params, metrics and accuracies."""
+    metrics = [m for m in report["metrics"]
+               if any(t.get(m) is not None for t in report["trials"])]
+    header = ["Trial", "Method", "Params", *[CRITERION_LABELS.get(m, m) for m in metrics],
+              "val %", "test %", "kNN test %"]
+    rows = [[str(t["number"]), str(t["method"]),
+             ", ".join(f"{k}={_num(v)}" for k, v in sorted(t["params"].items())),
+             *[_num(t.get(m)) for m in metrics],
+             _pct(t["val_acc"]), _pct(t["test_acc"]), _pct(t["knn_test_acc"])]
+            for t in report["trials"]]
+    return header, rows
+
+
+def _pick_cell(report: Mapping[str, Any], entry: Mapping[str, Any], axis: str) -> str:
+    trial = next(t for t in report["trials"] if t["number"] == entry["trial"])
+    return f"{_num(trial['params'][axis])} (#{entry['trial']}, {_pct(entry['test_acc'])}%)"
+
+
+def axis_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: along each swept axis (others fixed), the oracle and RankMe picks."""
+    header = ["Method", "Axis", "Fixed", "Trials", "Oracle pick", "RankMe pick", "Gap (pts)"]
+    rows = []
+    for method, axes in report.get("selection_by_axis", {}).items():
+        for axis, lines in axes.items():
+            for line in lines:
+                sel = line["selection"]
+                if "oracle" not in sel or "rankme" not in sel:
+                    continue
+                gap = sel["rankme"]["gap"]
+                fixed = ", ".join(f"{k}={_num(v)}" for k, v in line["fixed"].items())
+                rows.append([method, axis, fixed, str(len(line["trials"])),
+                             _pick_cell(report, sel["oracle"], axis),
+                             _pick_cell(report, sel["rankme"], axis),
+                             "-" if gap is None else f"{100 * gap:+.2f}"])
+    return header, rows

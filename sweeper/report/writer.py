@@ -10,7 +10,14 @@ from typing import Any
 
 from sweeper.report.figures import rankme_over_epochs, rankme_vs_accuracy, table_figure
 from sweeper.report.html import render_html
-from sweeper.report.tables import correlation_table, markdown, mean_gap_line, selection_table
+from sweeper.report.tables import (
+    axis_table,
+    correlation_table,
+    markdown,
+    mean_gap_line,
+    selection_table,
+    trials_table,
+)
 
 __all__ = ["print_selection", "write_report"]
 
@@ -39,6 +46,10 @@ def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> 
               "## Selection (kNN)", "", markdown(*selection_table(report, "selection_knn")), "",
               "## Rank correlation with test accuracy", "",
               markdown(*correlation_table(report)), ""]
+    if report.get("selection_by_axis"):
+        lines += ["## Along each swept axis (the other params fixed)", "",
+                  markdown(*axis_table(report)), ""]
+    lines += ["## Trials", "", markdown(*trials_table(report)), ""]
     lines += [f"![{caption}]({path.name})" for caption, path in figures.items()]
     return "\n".join(lines) + "\n"
 

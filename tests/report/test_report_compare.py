@@ -119,6 +119,12 @@ def test_markdown_holds_the_tables(compared) -> None:
     md = (compared[1] / "report" / "report.md").read_text()
     assert "| simclr | RankMe |" in md
     assert "![RankMe vs accuracy (paper Figure 1)](rankme_vs_accuracy.png)" in md
+    report = compared[0]
+    line = report["selection_by_axis"]["simclr"]["optimizer.lr"][0]["selection"]
+    gap = f"{100 * line['rankme']['gap']:+.2f}"
+    assert "| simclr | optimizer.lr |  | 4 |" in md and md.count(f"| {gap} |") >= 1
+    trial_rows = [r for r in md.split("## Trials")[1].splitlines() if r.startswith("|")][2:]
+    assert [row.split(" | ")[0] for row in trial_rows] == [f"| {n}" for n in range(7)]
 
 
 def test_cli_compare_reuses_the_cached_features(compared, capsys) -> None:
