@@ -57,7 +57,8 @@ def test_on_monitor_can_prune_a_run(tmp_path: Path) -> None:
         assert metrics["rankme"] > 1 and "rankme_projector" in metrics
         raise StopTraining("pruned")
 
-    metrics = train(digits_cfg("max_epochs=3"), tmp_path, on_monitor=prune)
+    metrics = train(digits_cfg("max_epochs=3", "optimizer.batch_size=512"), tmp_path,
+                    on_monitor=prune)
     assert metrics["status"] == "pruned" and metrics["epochs"] == 1
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert (tmp_path / "metrics.json").is_file()
@@ -65,7 +66,8 @@ def test_on_monitor_can_prune_a_run(tmp_path: Path) -> None:
 
 def test_every_n_epochs_and_the_last_epoch_are_measured(tmp_path: Path) -> None:
     seen: list[int] = []
-    train(digits_cfg("max_epochs=3", "monitor.every_n_epochs=2", "checkpoint.enabled=false"),
+    train(digits_cfg("max_epochs=3", "monitor.every_n_epochs=2", "checkpoint.enabled=false",
+                     "optimizer.batch_size=512"),
           tmp_path, on_monitor=lambda epoch, m: seen.append(epoch))
     assert seen == [2, 3]
 
