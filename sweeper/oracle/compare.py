@@ -176,12 +176,15 @@ def run_compare(cfg: DictConfig, echo: Echo = print) -> dict[str, Path]:
     from sweeper.study.storage import mask_url
 
     cc = cfg.compare
-    settings = OracleSettings.from_config(OmegaConf.to_container(cc.probe, resolve=True))  # type: ignore[arg-type]
+    probe_cfg = OmegaConf.to_container(cc.probe, resolve=True)
+    assert isinstance(probe_cfg, dict)
+    settings = OracleSettings.from_config({str(k): v for k, v in probe_cfg.items()})
     metrics = [str(m) for m in cc.metrics]
     unknown = set(metrics) - set(METRIC_DIRECTIONS)
     if unknown:
         raise ValueError(f"compare.metrics: unknown {sorted(unknown)}; known: "
                          f"{', '.join(METRIC_DIRECTIONS)}")
+    downstream_datasets("<in-domain>", list(cc.ood))  # bad entries fail before any work
     study, storage = load_study(str(cfg.sweep.storage), str(cfg.sweep.study_name))
     runs = load_trial_runs(study)
     usable = [r for r in runs if r.skipped is None]
@@ -197,10 +200,18 @@ def run_compare(cfg: DictConfig, echo: Echo = print) -> dict[str, Path]:
     first_cfg = OmegaConf.load(first_dir / "config.yaml")
     assert isinstance(first_cfg, DictConfig)
     datasets = downstream_datasets(str(first_cfg.data.dataset), list(cc.ood))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for run in usable:
         started = time.perf_counter()
-        results = evaluate_trial(run, datasets, settings, cc.test_split)
+        try:
+            results = evaluate_trial(run, datasets, settings, cc.test_split)
+        except ValueError as err:
+            if not rows:  # the first trial: a data or config problem every trial shares
+                raise
+            run.skipped = f"oracle failed: {err}"
+            skipped.append(run)
+            echo(f"trial {run.number}: skipped ({run.skipped})")
+            continue
         set_finished_trial_user_attrs(storage, run.trial_id, _trial_attrs(results,
                                                                           datasets[0].name))
         rows.append(_row(run, results, datasets[0].name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from optuna.trial import TrialState
@@ -82,3 +83,25 @@ def test_bad_settings_are_named(tmp_path, capsys) -> None:
     assert "unknown ['rank_me']" in capsys.readouterr().err
     assert main(["compare", *overrides, "compare.probe.val_fraction=1.5"]) == 2
     assert "val_fraction must be in (0, 1), got 1.5" in capsys.readouterr().err
+
+
+def test_a_trial_whose_oracle_fails_is_skipped_after_the_first(tmp_path, capsys) -> None:
+    study, folder, overrides = new_study(tmp_path)
+    add_trial(study, folder, "simclr", 0.2, metrics_for(30.0))
+    broken = add_trial(study, folder, "simclr", 0.3, metrics_for(20.0))
+    # no cached features and a checkpoint that is not one: extraction fails for this trial
+    shutil.rmtree(folder / f"trial_{broken}" / "features")
+    assert main(["compare", *overrides]) == 0
+    out = capsys.readouterr().out
+    assert f"trial {broken}: skipped (oracle failed: " in out
+    report = json.loads((folder / "report" / "report.json").read_text())
+    assert [t["number"] for t in report["trials"]] == [0]
+    assert report["study"]["skipped"][0]["number"] == broken
+
+
+def test_bad_ood_entries_fail_before_any_work(tmp_path, capsys) -> None:
+    study, folder, overrides = new_study(tmp_path)
+    add_trial(study, folder, "simclr", 0.2, metrics_for(30.0))
+    assert main(["compare", *overrides, "compare.ood=[{path: /x}]"]) == 2
+    assert "compare.ood[0]" in capsys.readouterr().err
+    assert not (folder / "report").exists()
