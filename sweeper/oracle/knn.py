@@ -13,6 +13,10 @@ from sweeper.oracle.threads import threads_for
 __all__ = ["knn_accuracies"]
 
 
+# similarity block bound: chunk x N floats stay under 1 GiB (ImageNet: 200 queries at once)
+MAX_BLOCK_VALUES = 1 << 28
+
+
 def knn_accuracies(train_x: np.ndarray, train_y: np.ndarray, query_x: np.ndarray,
                    query_y: np.ndarray, ks: Sequence[int], chunk: int = 2048,
                    device: str | torch.device | None = None) -> dict[int, float]:
@@ -27,7 +31,8 @@ def knn_accuracies(train_x: np.ndarray, train_y: np.ndarray, query_x: np.ndarray
         train_x, train_y: the labelled reference rows (N x K, N labels).
         query_x, query_y: the rows to classify and their true labels.
         ks: the neighbour counts to evaluate (each >= 1; a k above N uses all N rows).
-        chunk: queries per similarity block (memory: chunk x N floats).
+        chunk: queries per similarity block (memory: chunk x N floats), lowered so that a
+            block holds at most ``MAX_BLOCK_VALUES`` values.
         device: torch device (``None``: CUDA when available, else CPU).
 
     Returns:
@@ -41,6 +46,7 @@ def knn_accuracies(train_x: np.ndarray, train_y: np.ndarray, query_x: np.ndarray
     ref = F.normalize(torch.as_tensor(np.asarray(train_x, np.float32), device=dev), dim=1)
     ref_y = torch.as_tensor(targets, device=dev)
     k_max = min(max(ks), ref.shape[0])
+    chunk = max(1, min(chunk, MAX_BLOCK_VALUES // ref.shape[0]))
     correct = dict.fromkeys(ks, 0)
     with threads_for(ref.numel(), dev):
         for start in range(0, query_x.shape[0], chunk):
