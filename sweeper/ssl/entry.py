@@ -75,7 +75,7 @@ def train_main(argv: Sequence[str]) -> int:
 
     saved = sys.argv
     named = [] if any(a.startswith("hydra.job.name=") for a in argv) else ["hydra.job.name=train"]
-    sys.argv = ["rankme-sweeper train", *argv, *named]
+    sys.argv = ["rankme-sweeper train", *named, *argv]
     try:
         hydra.main(config_path=str(CONF_DIR), config_name="train", version_base=None)(task)()
     finally:
