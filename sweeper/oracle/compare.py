@@ -32,6 +32,7 @@ from sweeper.oracle.selection import (
     selection_by_axis,
     selection_by_method,
 )
+from sweeper.oracle.splits import LabelError
 from sweeper.oracle.study_trials import (
     TrialRun,
     load_trial_runs,
@@ -109,7 +110,8 @@ def evaluate_trial(run: TrialRun, datasets: list[DownstreamDataset], settings: O
         try:
             results[ds.name] = evaluate_features(feats["train"], feats[held_out], settings)
         except ValueError as err:
-            raise ValueError(f"trial {run.number}, dataset {ds.name!r}: {err}") from None
+            # keep the type: a LabelError stays one
+            raise type(err)(f"trial {run.number}, dataset {ds.name!r}: {err}") from None
     return results
 
 
@@ -201,14 +203,16 @@ def run_compare(cfg: DictConfig, echo: Echo = print) -> dict[str, Path]:
     assert isinstance(first_cfg, DictConfig)
     datasets = downstream_datasets(str(first_cfg.data.dataset), list(cc.ood))
     rows: list[dict[str, Any]] = []
+    failures: list[str] = []
     for run in usable:
         started = time.perf_counter()
         try:
             results = evaluate_trial(run, datasets, settings, cc.test_split)
+        except LabelError:
+            raise  # the dataset's, not the trial's: every trial would fail the same way
         except ValueError as err:
-            if not rows:  # the first trial: a data or config problem every trial shares
-                raise
             run.skipped = f"oracle failed: {err}"
+            failures.append(run.skipped)
             skipped.append(run)
             echo(f"trial {run.number}: skipped ({run.skipped})")
             continue
@@ -219,6 +223,9 @@ def run_compare(cfg: DictConfig, echo: Echo = print) -> dict[str, Path]:
                           for n, r in results.items())
         echo(f"trial {run.number} ({run.method}): probe/kNN test acc {shown} "
              f"({time.perf_counter() - started:.1f} s)")
+    if not rows:
+        raise ValueError(f"the oracle failed on every trial of {study.study_name!r}; the "
+                         f"first: {failures[0]}")
     folder = Path(cc.output_dir) if cc.output_dir else study_folder(runs) / "report"
     data = build_report_data(rows, skipped, datasets, metrics, cc, {
         "name": study.study_name, "storage": mask_url(str(cfg.sweep.storage)),

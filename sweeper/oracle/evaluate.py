@@ -145,6 +145,10 @@ def evaluate_features(train: Split, test: Split, settings: OracleSettings) -> Or
     if train[0].ndim != 2 or test[0].ndim != 2 or train[0].shape[1] != test[0].shape[1]:
         raise ValueError(f"train and test features must be N x K with the same K, got "
                          f"{train[0].shape} and {test[0].shape}")
+    for name, (x_split, _) in (("train", train), ("test", test)):
+        if not np.all(np.isfinite(x_split)):
+            raise ValueError(f"the {name} features hold NaN or Inf (a diverged run?); a probe "
+                             "on them means nothing")
     choice = choose_settings(train, settings)
     x, y = train[0], check_labels(train[1], "train")
     x_test, y_test = test[0], check_labels(test[1], "test")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["check_labels", "validation_split"]
+__all__ = ["LabelError", "check_labels", "validation_split"]
+
+
+class LabelError(ValueError):
+    """The dataset's labels cannot train a probe: missing, not integers, or one class.
+
+    A property of the dataset, shared by every trial: ``compare`` stops at the first one."""
 
 
 def check_labels(labels: np.ndarray, split: str) -> np.ndarray:
@@ -14,27 +20,27 @@ def check_labels(labels: np.ndarray, split: str) -> np.ndarray:
     labels are all negative has no labels, and a split with one class cannot be probed.
 
     Raises:
-        ValueError: naming the split, if the labels are missing, not integers, or one class.
+        LabelError: naming the split, if the labels are missing, not integers, or one class.
     """
     y = np.asarray(labels)
     if y.ndim != 1 or y.size == 0:
-        raise ValueError(f"the {split!r} split has no labels (shape {y.shape}); the oracle "
+        raise LabelError(f"the {split!r} split has no labels (shape {y.shape}); the oracle "
                          "needs one integer class label per sample")
     if not np.issubdtype(y.dtype, np.integer):
         whole = (np.issubdtype(y.dtype, np.floating) and bool(np.all(np.isfinite(y)))
                  and bool(np.all(y == np.round(y))))
         if not whole:
-            raise ValueError(f"the {split!r} split has labels of dtype {y.dtype}; the oracle "
+            raise LabelError(f"the {split!r} split has labels of dtype {y.dtype}; the oracle "
                              "needs integer class labels")
     y = y.astype(np.int64)
     if np.all(y < 0):
-        raise ValueError(f"the {split!r} split has no labels (all are {int(y[0])}, the mark of "
+        raise LabelError(f"the {split!r} split has no labels (all are {int(y[0])}, the mark of "
                          "unlabelled data): compare needs a labelled dataset for its oracle")
     if np.any(y < 0):
-        raise ValueError(f"the {split!r} split mixes labelled and unlabelled samples "
+        raise LabelError(f"the {split!r} split mixes labelled and unlabelled samples "
                          f"({int(np.sum(y < 0))} labels < 0); give every sample a class")
     if split == "train" and np.unique(y).size < 2:
-        raise ValueError(f"the {split!r} split has a single class ({int(y[0])}); a probe "
+        raise LabelError(f"the {split!r} split has a single class ({int(y[0])}); a probe "
                          "needs at least 2 classes")
     return y
 

@@ -91,3 +91,11 @@ def test_settings_from_config_name_bad_values() -> None:
         OracleSettings.from_config({**good, "knn_ks": [0]})
     with pytest.raises(ValueError, match="unknown probe setting"):
         OracleSettings.from_config({**good, "weight_decay": 1e-3})
+
+
+def test_non_finite_features_are_refused(digits) -> None:
+    (x, y), test = digits
+    bad = x.copy()
+    bad[3, 5] = np.inf
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        evaluate_features((bad, y), test, SETTINGS)

@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import shutil
 
+import numpy as np
 import pytest
 from optuna.trial import TrialState
 
 from sweeper.cli import main
+from sweeper.oracle.feature_cache import cache_path, save_features
 from tests.report.study_builder import add_trial, metrics_for, new_study
 
 
@@ -85,18 +87,37 @@ def test_bad_settings_are_named(tmp_path, capsys) -> None:
     assert "val_fraction must be in (0, 1), got 1.5" in capsys.readouterr().err
 
 
-def test_a_trial_whose_oracle_fails_is_skipped_after_the_first(tmp_path, capsys) -> None:
+def test_trials_whose_oracle_fails_are_skipped(tmp_path, capsys) -> None:
     study, folder, overrides = new_study(tmp_path)
-    add_trial(study, folder, "simclr", 0.2, metrics_for(30.0))
     broken = add_trial(study, folder, "simclr", 0.3, metrics_for(20.0))
     # no cached features and a checkpoint that is not one: extraction fails for this trial
     shutil.rmtree(folder / f"trial_{broken}" / "features")
+    diverged = add_trial(study, folder, "simclr", 0.2, metrics_for(25.0))
+    path = cache_path(folder / f"trial_{diverged}", "digits", "train")
+    with np.load(path) as f:
+        x, y, spec = f["features"], f["labels"], str(f["spec"])
+    x[0, 0] = np.nan
+    save_features(path, x, y, spec)
+    good = add_trial(study, folder, "simclr", 0.2, metrics_for(30.0))
     assert main(["compare", *overrides]) == 0
     out = capsys.readouterr().out
     assert f"trial {broken}: skipped (oracle failed: " in out
+    assert f"trial {diverged}: skipped (oracle failed: trial {diverged}, dataset 'digits': " \
+        "the train features hold NaN or Inf" in out
     report = json.loads((folder / "report" / "report.json").read_text())
-    assert [t["number"] for t in report["trials"]] == [0]
-    assert report["study"]["skipped"][0]["number"] == broken
+    assert [t["number"] for t in report["trials"]] == [good]
+    assert [s["number"] for s in report["study"]["skipped"]] == [broken, diverged]
+
+
+def test_oracle_failing_on_every_trial_is_an_error(tmp_path, capsys) -> None:
+    study, folder, overrides = new_study(tmp_path)
+    for _ in range(2):
+        number = add_trial(study, folder, "simclr", 0.3, metrics_for(20.0))
+        shutil.rmtree(folder / f"trial_{number}" / "features")
+    assert main(["compare", *overrides]) == 2
+    assert "error: the oracle failed on every trial of 's1'; the first: oracle failed: " in \
+        capsys.readouterr().err
+    assert not (folder / "report").exists()
 
 
 def test_bad_ood_entries_fail_before_any_work(tmp_path, capsys) -> None:
