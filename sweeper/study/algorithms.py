@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -97,4 +98,7 @@ def make_pruner(options: Mapping[str, Any], multi_objective: bool = False) -> Ba
             min_resource=int(_get(options, "pruner", "min_resource")),
             max_resource=_get(options, "pruner", "max_resource"),
             reduction_factor=int(_get(options, "pruner", "reduction_factor")))
-    return optuna.pruners.WilcoxonPruner(p_threshold=float(_get(options, "pruner", "p_threshold")))
+    with warnings.catch_warnings():  # experimental in Optuna, and chosen on purpose here
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        return optuna.pruners.WilcoxonPruner(
+            p_threshold=float(_get(options, "pruner", "p_threshold")))

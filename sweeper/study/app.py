@@ -74,6 +74,14 @@ def _run_hydra(name: str, argv: Sequence[str], task: Callable[[DictConfig], int]
     return code["value"]
 
 
+def _storage_for_workers(cfg: DictConfig, resolved_url: str) -> str:
+    """The storage URL written for workers: left as ``${oc.env:...}`` when it reads its
+    password from the environment, so that no file holds the password itself."""
+    raw = OmegaConf.to_container(cfg.sweep, resolve=False)
+    assert isinstance(raw, dict)
+    return str(raw["storage"]) if "${oc.env:" in str(raw["storage"]) else resolved_url
+
+
 def _sweep(cfg: DictConfig) -> int:
     from sweeper.study.launch_local import launch_local
     from sweeper.study.plan import make_plan, open_study
@@ -85,6 +93,9 @@ def _sweep(cfg: DictConfig) -> int:
     plan = make_plan(cfg)
     s = plan.settings
     check_train_fn(s.train_fn)  # workers import it before they ask for a trial
+    launcher_name = OmegaConf.select(cfg, "launcher.name")
+    if launcher_name not in ("local", "slurm"):
+        raise ValueError(f"unknown launcher {launcher_name!r}; choose local or slurm")
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = open_study(plan, create=True, storage=storage)
     counts = count_trials(storage, study._study_id)
@@ -93,24 +104,23 @@ def _sweep(cfg: DictConfig) -> int:
                   f"objective {list(s.objectives)} {list(s.directions)}; folder {s.dir}")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(resolved, dict)
-    resolved["sweep"].update(dir=str(s.dir), storage=s.storage)
+    resolved["sweep"].update(dir=str(s.dir), storage=_storage_for_workers(cfg, s.storage))
     launcher = resolved["launcher"]
     if counts.finished < s.n_trials:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_folder = s.dir / "workers" / f"{stamp}-{os.getpid()}"
         run_folder.mkdir(parents=True, exist_ok=True)
         config_path = run_folder / "config.yaml"
+        config_path.touch(mode=0o600)  # it may hold a storage password
         OmegaConf.save(OmegaConf.create(resolved), config_path)
         if launcher["name"] == "local":
             launch_local(plan, config_path, float(launcher["refresh_s"]), console)
-        elif launcher["name"] == "slurm":
+        else:
             from sweeper.study.launch_slurm import launch_slurm
 
             launch_slurm(plan, {str(k): v for k, v in resolved.items()}, launcher, console)
             if not launcher["wait"]:
                 return 0
-        else:
-            raise ValueError(f"unknown launcher {launcher['name']!r}; choose local or slurm")
     print_status(study, s.storage, Console())
     counts = count_trials(storage, study._study_id)
     if counts.finished < s.n_trials:

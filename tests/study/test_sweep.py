@@ -73,18 +73,23 @@ def test_sqlite_four_workers_then_continue(tmp_path, study_name):
     assert f"best trial {best.number}:" in status.stdout
 
 
-def test_postgresql_two_workers_masks_password(tmp_path, study_name, postgres_url):
-    # Trust authentication ignores the password: it is there to prove it is never printed.
-    url = postgres_url.replace("://postgres@", "://postgres:hunter2-secret@")
+def test_postgresql_two_workers_keep_the_password_out_of_files_and_output(
+        tmp_path, study_name, postgres_url, monkeypatch):
+    # Trust authentication ignores the password: it is there to prove it is never shown.
+    monkeypatch.setenv("RANKME_TEST_PGPASS", "hunter2-secret")
+    url = postgres_url.replace("://postgres@", "://postgres:${oc.env:RANKME_TEST_PGPASS}@")
     done = run_cli(tmp_path, "sweep", *_common(url, study_name, 2, 2))
     assert done.returncode == 0, done.stderr[-3000:]
     study = load(postgres_url, study_name)
     assert len(_finished(study)) == 2 and len(study.trials) == 2
     status = run_cli(tmp_path, "status", f"sweep.storage={url}", f"sweep.study_name={study_name}")
     assert status.returncode == 0
-    everything = done.stdout + done.stderr + status.stdout + status.stderr + _logs(tmp_path)
-    assert "hunter2-secret" not in everything
     assert "postgres:***@" in status.stdout.replace("\n", "")
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.name == "config.yaml" for p in files)  # hydra's and the workers' configs
+    everything = done.stdout + done.stderr + status.stdout + status.stderr
+    everything += "\n".join(p.read_text(errors="replace") for p in files if p.suffix != ".ckpt")
+    assert "hunter2-secret" not in everything
 
 
 def test_killed_worker_trial_fails_and_is_retried(tmp_path, study_name):
