@@ -87,3 +87,13 @@ def test_seeded_workers_draw_different_sequences(sweep_block):
 def test_every_pruner_builds(sweep_block, name):
     assert isinstance(make_pruner({**sweep_block["pruner"], "name": name}),
                       optuna.pruners.BasePruner)
+
+
+@pytest.mark.parametrize(("space", "method"), [("simclr_digits", "simclr"), ("vicreg", "vicreg"),
+                                               ("barlow_twins", "barlow_twins"), ("byol", "byol")])
+def test_shipped_spaces_fit_their_method(space, method):
+    from sweeper.study.plan import make_plan
+
+    cfg = compose_config([f"space={space}", f"method={method}"], config_name="sweep")
+    plan = make_plan(cfg)
+    assert plan.space and all(p.key in cfg.space.params for p in plan.space.values())
