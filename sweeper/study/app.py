@@ -74,6 +74,12 @@ def _run_hydra(name: str, argv: Sequence[str], task: Callable[[DictConfig], int]
     return code["value"]
 
 
+def _table_console() -> Console:
+    """A terminal's width, or a wide one when the table goes to a file or a pipe."""
+    console = Console()
+    return console if console.is_terminal else Console(width=200)
+
+
 def _storage_for_workers(cfg: DictConfig, resolved_url: str) -> str:
     """The storage URL written for workers: left as ``${oc.env:...}`` when it reads its
     password from the environment, so that no file holds the password itself."""
@@ -121,7 +127,7 @@ def _sweep(cfg: DictConfig) -> int:
             launch_slurm(plan, {str(k): v for k, v in resolved.items()}, launcher, console)
             if not launcher["wait"]:
                 return 0
-    print_status(study, s.storage, Console())
+    print_status(study, s.storage, _table_console())
     counts = count_trials(storage, study._study_id)
     if counts.finished < s.n_trials:
         console.print(f"the study holds {counts.finished}/{s.n_trials} finished trials; "
@@ -149,7 +155,7 @@ def _status(cfg: DictConfig) -> int:
 
     plan = make_plan(cfg)
     study = open_study(plan, create=False)
-    print_status(study, plan.settings.storage, Console())
+    print_status(study, plan.settings.storage, _table_console())
     return 0
 
 

@@ -78,12 +78,20 @@ def test_postgresql_two_workers_keep_the_password_out_of_files_and_output(
     # Trust authentication ignores the password: it is there to prove it is never shown.
     monkeypatch.setenv("RANKME_TEST_PGPASS", "hunter2-secret")
     url = postgres_url.replace("://postgres@", "://postgres:${oc.env:RANKME_TEST_PGPASS}@")
-    done = run_cli(tmp_path, "sweep", *_common(url, study_name, 2, 2))
+    # Two objectives: RankMe up, alpha-ReQ down (a slower spectral decay).
+    objective = "sweep.objective=[rankme,alpha_req]"
+    done = run_cli(tmp_path, "sweep", *_common(url, study_name, 2, 2), objective)
     assert done.returncode == 0, done.stderr[-3000:]
     study = load(postgres_url, study_name)
     assert len(_finished(study)) == 2 and len(study.trials) == 2
-    status = run_cli(tmp_path, "status", f"sweep.storage={url}", f"sweep.study_name={study_name}")
-    assert status.returncode == 0
+    assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
+    for trial in study.trials:
+        metrics = json.loads((Path(trial.user_attrs["run_dir"]) / "metrics.json").read_text())
+        assert trial.values == [metrics["rankme"], metrics["alpha_req"]]
+    status = run_cli(tmp_path, "status", f"sweep.storage={url}", f"sweep.study_name={study_name}",
+                     objective, "sweep.pruner.name=none")
+    assert status.returncode == 0, status.stderr[-3000:]
+    assert "alpha_req" in status.stdout
     assert "postgres:***@" in status.stdout.replace("\n", "")
     files = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert any(p.name == "config.yaml" for p in files)  # hydra's and the workers' configs
