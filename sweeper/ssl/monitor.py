@@ -84,6 +84,7 @@ class RankMeMonitor(L.Callback):
         self.enabled = enabled
         self.history: list[dict[str, float]] = []
         self.epoch_seconds: list[float] = []
+        self.call_seconds: list[float] = []
         self.monitor_seconds = 0.0
         self.train_seconds = 0.0
         self.stop_status: str | None = None
@@ -91,13 +92,15 @@ class RankMeMonitor(L.Callback):
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history, "monitor_seconds": self.monitor_seconds,
-                "train_seconds": self.train_seconds, "epoch_seconds": self.epoch_seconds}
+                "train_seconds": self.train_seconds, "epoch_seconds": self.epoch_seconds,
+                "call_seconds": self.call_seconds}
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.history = list(state_dict.get("history", []))
         self.monitor_seconds = float(state_dict.get("monitor_seconds", 0.0))
         self.train_seconds = float(state_dict.get("train_seconds", 0.0))
         self.epoch_seconds = list(state_dict.get("epoch_seconds", []))
+        self.call_seconds = list(state_dict.get("call_seconds", []))
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = time.perf_counter()
@@ -112,7 +115,10 @@ class RankMeMonitor(L.Callback):
             return
         started = time.perf_counter()
         metrics = self.measure(pl_module)
-        self.monitor_seconds += time.perf_counter() - started
+        _sync(pl_module.device)
+        seconds = time.perf_counter() - started
+        self.monitor_seconds += seconds
+        self.call_seconds.append(round(seconds, 4))
         self.history.append({"epoch": epoch, **metrics})
         pl_module.log_dict({f"monitor/{k}": v for k, v in metrics.items()
                             if v == v and abs(v) != float("inf")}, on_epoch=True)

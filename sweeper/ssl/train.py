@@ -140,7 +140,7 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
         enable_checkpointing=bool(cfg.checkpoint.enabled),
         enable_progress_bar=bool(cfg.enable_progress_bar), enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
-        limit_train_batches=1.0 if limit is None else limit,
+        limit_train_batches=limit,
         log_every_n_steps=int(cfg.log_every_n_steps), use_distributed_sampler=False,
         default_root_dir=str(run_dir))
     resume = ckpt_dir / "last.ckpt"
@@ -167,6 +167,7 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
             "train_seconds": round(monitor.train_seconds, 3),
             "monitor_seconds": round(monitor.monitor_seconds, 3),
             "epoch_seconds": monitor.epoch_seconds,
+            "monitor_call_seconds": monitor.call_seconds,
             "monitor_share": (round(monitor.monitor_seconds / monitor.train_seconds, 4)
                               if monitor.train_seconds > 0 else None),
         },
