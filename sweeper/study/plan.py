@@ -139,10 +139,14 @@ def open_study(plan: SweepPlan, *, create: bool, worker_index: int = 0,
     elif not create:
         raise ValueError(f"no study {s.study_name!r} in {mask_url(s.storage)}; "
                          "create it with `rankme-sweeper sweep` first")
-    study = optuna.create_study(
-        storage=storage, study_name=s.study_name, directions=wanted, load_if_exists=True,
-        sampler=make_sampler(s.sampler, plan.space, worker_index),
-        pruner=make_pruner(s.pruner, s.multi_objective))
+    sampler = make_sampler(s.sampler, plan.space, worker_index)
+    pruner = make_pruner(s.pruner, s.multi_objective)
+    if s.study_name in names:
+        study = optuna.load_study(study_name=s.study_name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
+    else:  # load_if_exists: another process may create it at the same moment
+        study = optuna.create_study(storage=storage, study_name=s.study_name, directions=wanted,
+                                    load_if_exists=True, sampler=sampler, pruner=pruner)
     if create:
         study.set_user_attr("objectives", list(s.objectives))
         for entry in s.enqueue:

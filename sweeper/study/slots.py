@@ -23,6 +23,8 @@ from sweeper.study.storage import sqlite_path
 
 __all__ = ["TrialCounts", "count_trials", "slot_lock"]
 
+PG_LOCK_TIMEOUT_S = 60
+
 
 @dataclass(frozen=True)
 class TrialCounts:
@@ -71,11 +73,16 @@ def slot_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
                 fcntl.flock(handle, fcntl.LOCK_UN)
     elif backend == "postgresql":
         key = zlib.crc32(f"rankme-sweeper:{study_name}".encode())
-        with storage.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        with storage.engine.connect() as conn:
+            # A transaction-level lock in a transaction the server ends by itself when it stays
+            # idle too long: a worker on a node that vanished cannot hold the lock for ever
+            # (the server may not notice a dead client's TCP connection for hours).
+            conn.execute(sqlalchemy.text(
+                f"SET idle_in_transaction_session_timeout = {PG_LOCK_TIMEOUT_S * 1000}"))
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:k)"), {"k": key})
             try:
                 yield
             finally:
-                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.rollback()  # releases the lock (and the SET)
     else:
         yield
