@@ -4,11 +4,12 @@ Both sides run in this process on the same config: the same method (backbone, he
 loss), the same batches (``EpochBatchSampler``), the same batched views, optimizer,
 per-step schedule, EMA update and precision. The project's side is ``sweeper.ssl.train``
 with the monitor and checkpoints off (so it times the training step alone); the plain side
-is a ``for`` loop over the same parts. Runs alternate (project, plain, project, ...) and
-the figures are medians over the epochs after the first (warm-up) of every round.
+is a ``for`` loop over the same parts. Runs alternate (project, plain, project, ...); the
+first epoch of every run is warm-up and dropped. On a shared machine other load only adds
+time, so the headline figures use each side's fastest epoch; medians are printed beside.
 
 The monitor's share is measured separately: ``train`` with the monitor on (every epoch),
-``monitor_seconds / train_seconds``.
+fastest monitor call / fastest epoch (and the ratio of the medians).
 
 Usage::
 

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import time
 import warnings
@@ -181,8 +180,3 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
     tmp.replace(run_dir / "metrics.json")
     return result
 
-
-def is_finite_rankme(metrics: dict[str, Any]) -> bool:
-    """True when ``metrics`` hold a finite RankMe."""
-    value = metrics.get("rankme")
-    return isinstance(value, float) and math.isfinite(value)
