@@ -61,7 +61,8 @@ def score_checkpoint(path: str, overrides: Sequence[str] = (),
     from pathlib import Path
 
     from sweeper.config import compose_config
-    from sweeper.ssl.features import extract_features, save_features as write
+    from sweeper.ssl.features import extract_features
+    from sweeper.ssl.features import save_features as write
 
     started = time.perf_counter()
     cfg = compose_config(list(overrides))
