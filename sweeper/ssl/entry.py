@@ -74,8 +74,13 @@ def train_main(argv: Sequence[str]) -> int:
             outcome["error"] = str(exc)
 
     saved = sys.argv
-    named = [] if any(a.startswith("hydra.job.name=") for a in argv) else ["hydra.job.name=train"]
-    sys.argv = ["rankme-sweeper train", *named, *argv]
+    args = list(argv)
+    if not any(a.startswith("hydra.job.name=") for a in args):
+        # before the first override, so argparse sees one run of overrides wherever flags are
+        at = next((i for i, a in enumerate(args) if "=" in a and not a.startswith("-")),
+                  len(args))
+        args.insert(at, "hydra.job.name=train")
+    sys.argv = ["rankme-sweeper train", *args]
     try:
         hydra.main(config_path=str(CONF_DIR), config_name="train", version_base=None)(task)()
     finally:

@@ -129,7 +129,7 @@ class RankMeMonitor(L.Callback):
                 self.stop_status = stop.status
                 trainer.should_stop = True
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def measure(self, pl_module: L.LightningModule) -> dict[str, float]:
         """Metrics of the bank's backbone features and projector outputs (eval mode)."""
         method = cast("SSLMethod", pl_module.method)

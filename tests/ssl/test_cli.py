@@ -73,3 +73,9 @@ def test_missing_data_path_is_a_clear_error(tmp_path: Path,
                                             capsys: pytest.CaptureFixture[str]) -> None:
     assert train_main(["data=cifar10", f"hydra.run.dir={tmp_path}"]) == 2
     assert "data.train_path is not set" in capsys.readouterr().err
+
+
+def test_hydra_flags_work_after_overrides(capsys: pytest.CaptureFixture[str]) -> None:
+    assert train_main(["method=byol", "optimizer.lr=0.5", "--cfg", "job"]) == 0
+    out = capsys.readouterr().out
+    assert "method: byol" in out and "lr: 0.5" in out
