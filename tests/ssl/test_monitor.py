@@ -86,3 +86,13 @@ def test_the_row_gram_spectrum_equals_the_streaming_one(shape: tuple[int, int]) 
     ours, ref = spectral_metrics(wide), spectral_metrics(tall)
     for key in ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank", "n", "dim"):
         assert ours[key] == pytest.approx(ref[key], rel=1e-8), key
+
+
+def test_lidar_is_measured_when_enabled() -> None:
+    parts = build_parts(digits_cfg())
+    module = SSLModule(parts.cfg, parts.method, parts.views, parts.train_set)
+    bank = bank_loader(parts.train_set, 256, seed=0, batch_size=1024)
+    monitor = RankMeMonitor(bank, parts.eval_view, lidar_views=parts.views, lidar_images=64,
+                            lidar_augmentations=4)
+    value = monitor.measure(module)["lidar"]
+    assert 1.0 <= value <= 63.0  # at most n - 1 between-class directions
