@@ -144,7 +144,10 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
         result = train_fn(cfg, run_dir, on_monitor)
         status = str(result.get("status", "completed"))
         trial.set_user_attr("train_status", status)
-        if status == "pruned":
+        # A diverged run (non-finite loss) is a legitimate, bad outcome of its params, not an
+        # error: told PRUNED like a stopped run, it counts as finished and the sampler ranks
+        # it below every completed trial.
+        if status in ("pruned", "diverged"):
             study.tell(trial, state=TrialState.PRUNED)
             return TrialState.PRUNED
         values = _values(result, s.objectives)

@@ -133,14 +133,15 @@ def test_killed_worker_trial_fails_and_is_retried(tmp_path, study_name):
     assert retries[0].state == TrialState.COMPLETE
 
 
-def test_pruner_stops_a_collapsing_configuration(tmp_path, study_name):
+def test_pruner_stops_a_collapsing_configuration_and_divergence_counts_as_pruned(
+        tmp_path, study_name):
     url = sqlite_url(tmp_path)
-    args = [*_common(url, study_name, 2, 1, space="test_collapse", pruner="median"),
+    args = [*_common(url, study_name, 3, 1, space="test_collapse", pruner="median"),
             "max_epochs=2", "sweep.pruner.n_startup_trials=1", "sweep.pruner.n_warmup_steps=0",
-            "sweep.enqueue=[{optimizer.lr:0.3},{optimizer.lr:50.0}]"]
+            "sweep.enqueue=[{optimizer.lr:0.3},{optimizer.lr:50.0},{optimizer.lr:1e9}]"]
     done = run_cli(tmp_path, "sweep", *args)
     assert done.returncode == 0, done.stderr[-3000:]
-    good, bad = load(url, study_name).trials
+    good, bad, diverged = load(url, study_name).trials
     assert good.params == {"optimizer.lr": 0.3} and good.state == TrialState.COMPLETE
     assert bad.params == {"optimizer.lr": 50.0} and bad.state == TrialState.PRUNED
     assert max(bad.intermediate_values) < max(good.intermediate_values)  # stopped early
@@ -148,6 +149,8 @@ def test_pruner_stops_a_collapsing_configuration(tmp_path, study_name):
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "pruned" and bad.user_attrs["train_status"] == "pruned"
     assert list(run_dir.rglob("*.ckpt"))  # a pruned run keeps its checkpoint
+    assert diverged.params == {"optimizer.lr": 1e9} and diverged.state == TrialState.PRUNED
+    assert diverged.user_attrs["train_status"] == "diverged"
 
 
 def test_raising_training_fails_trial_with_error_attr(tmp_path, study_name):
