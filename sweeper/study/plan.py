@@ -8,6 +8,7 @@ sampler and pruner names, the storage, and the directions of an existing study.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -105,6 +106,11 @@ def make_plan(cfg: DictConfig, base: Path | None = None) -> SweepPlan:
                                  f"{space[key].expression}")
     make_sampler(settings.sampler, space)
     make_pruner(settings.pruner, settings.multi_objective)
+    if settings.sampler["name"] == "grid":
+        points = math.prod(len(p.grid or ()) for p in space.values())
+        if settings.n_trials > points:
+            raise ValueError(f"the grid has {points} points, fewer than sweep.n_trials="
+                             f"{settings.n_trials}; set sweep.n_trials={points}")
     return SweepPlan(settings, train_cfg, space)
 
 

@@ -78,6 +78,13 @@ def test_bad_settings_fail_before_any_trial(workdir, capsys, override, message):
         _assert_no_trials(f"sqlite:///{db}")
 
 
+def test_grid_smaller_than_n_trials(workdir, capsys):
+    space = _space(workdir / "conf", "small", {"optimizer.lr": "choice(0.1, 0.3)"})
+    code = main(["sweep", *QUICK, *space, "sweep.sampler.name=grid", "sweep.n_trials=3"])
+    assert code == 2
+    assert "the grid has 2 points, fewer than sweep.n_trials=3" in capsys.readouterr().err
+
+
 def test_unreachable_storage_masks_its_password(workdir, capsys):
     url = "postgresql+psycopg://alice:s3cr3t-pw@127.0.0.1:1/test"
     code = main(["sweep", *QUICK, f"sweep.storage={url}"])
