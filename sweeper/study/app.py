@@ -119,12 +119,15 @@ def _sweep(cfg: DictConfig) -> int:
         config_path = run_folder / "config.yaml"
         config_path.touch(mode=0o600)  # it may hold a storage password
         OmegaConf.save(OmegaConf.create(resolved), config_path)
+        # More workers than missing trials would only start up and find nothing to do.
+        workers = min(s.workers, s.n_trials - counts.finished)
         if launcher["name"] == "local":
-            launch_local(plan, config_path, float(launcher["refresh_s"]), console)
+            launch_local(plan, config_path, float(launcher["refresh_s"]), console, workers)
         else:
             from sweeper.study.launch_slurm import launch_slurm
 
-            launch_slurm(plan, {str(k): v for k, v in resolved.items()}, launcher, console)
+            launch_slurm(plan, {str(k): v for k, v in resolved.items()}, launcher, console,
+                         workers)
             if not launcher["wait"]:
                 return 0
     print_status(study, s.storage, _table_console())

@@ -58,7 +58,7 @@ def _worker_env(index: int, device: str | None, threads: int) -> dict[str, str]:
 
 
 def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
-                 console: Console | None = None) -> list[int]:
+                 console: Console | None = None, workers: int | None = None) -> list[int]:
     """Starts the workers, shows progress until they all exit, returns their exit codes.
 
     Args:
@@ -66,20 +66,22 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
         config_path: the resolved config each worker loads.
         refresh_s: seconds between progress refreshes; 0 shows no live display.
         console: where progress goes.
+        workers: how many to start; ``sweep.workers`` by default.
     """
     s = plan.settings
+    workers = workers or s.workers
     console = console or Console(stderr=True)
     log_dir = config_path.parent
-    devices = assign_devices(s.workers, _visible_gpus())
-    threads = max(1, (os.cpu_count() or 1) // s.workers)
+    devices = assign_devices(workers, _visible_gpus())
+    threads = max(1, (os.cpu_count() or 1) // workers)
     procs: list[subprocess.Popen[bytes]] = []
-    for i in range(s.workers):
+    for i in range(workers):
         with open(log_dir / f"worker_{i}.log", "ab") as log_file:
             procs.append(subprocess.Popen(
                 [sys.executable, "-m", "sweeper.study.worker_process", str(config_path), str(i)],
                 env=_worker_env(i, devices[i], threads), stdout=log_file,
                 stderr=subprocess.STDOUT))
-    console.print(f"{s.workers} workers started (pids {', '.join(str(p.pid) for p in procs)}); "
+    console.print(f"{workers} workers started (pids {', '.join(str(p.pid) for p in procs)}); "
                   f"logs in {log_dir}")
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = optuna.load_study(study_name=s.study_name, storage=storage)

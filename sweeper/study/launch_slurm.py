@@ -42,7 +42,7 @@ def _executor(plan: SweepPlan, launcher: Mapping[str, Any]) -> Any:
 
 
 def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: Mapping[str, Any],
-                 console: Console | None = None) -> list[int]:
+                 console: Console | None = None, workers: int | None = None) -> list[int]:
     """Submits the worker jobs; waits for them when ``launcher.wait``.
 
     Args:
@@ -50,6 +50,7 @@ def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: Mapping[str,
         config: the resolved sweep config the jobs run.
         launcher: the ``launcher`` block (``conf/launcher/slurm.yaml``).
         console: where progress goes.
+        workers: how many jobs to submit; ``sweep.workers`` by default.
 
     Returns:
         One exit code per job: 0 finished, 1 failed (its error printed); all 0 when not
@@ -59,7 +60,7 @@ def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: Mapping[str,
     console = console or Console(stderr=True)
     executor = _executor(plan, launcher)
     with executor.batch():
-        jobs = [executor.submit(worker_job, config, i) for i in range(s.workers)]
+        jobs = [executor.submit(worker_job, config, i) for i in range(workers or s.workers)]
     console.print(f"submitted {len(jobs)} Slurm worker jobs: {', '.join(j.job_id for j in jobs)}"
                   f" (logs in {launcher['folder']})")
     if not launcher["wait"]:
