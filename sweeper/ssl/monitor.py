@@ -4,8 +4,8 @@ Every ``monitor.every_n_epochs`` epochs (and after the last one) the bank goes t
 backbone and the projector in eval mode; both embeddings stream into
 :class:`~sweeper.metrics.SpectrumAccumulator` (no N x K matrix is kept) and give RankMe and
 its peers (:func:`~sweeper.metrics.spectral_metrics`), optionally LiDAR on augmented views.
-When the bank has fewer images than an embedding has dimensions, the N x N form of the
-same spectrum is solved instead (:mod:`sweeper.ssl.spectrum`). The results are logged,
+When the bank has fewer images than an embedding has dimensions, the accumulator solves
+the smaller N x N form of the same spectrum by itself. The results are logged,
 kept in ``history`` (saved in checkpoints) and passed to ``on_monitor(epoch, metrics)``,
 which may stop the run by raising :class:`StopTraining`.
 """
@@ -20,7 +20,6 @@ import lightning as L
 import torch
 
 from sweeper.metrics import SpectrumAccumulator, lidar, spectral_metrics
-from sweeper.ssl.spectrum import spectrum_for
 from sweeper.ssl.views import BatchViews, EvalView
 
 if TYPE_CHECKING:
@@ -135,21 +134,14 @@ class RankMeMonitor(L.Callback):
         method = cast("SSLMethod", pl_module.method)
         was_training = method.training
         method.eval()
-        rows = len(self.bank.dataset) if hasattr(self.bank, "dataset") else 0
-        feats: SpectrumAccumulator | None = None
-        projs: SpectrumAccumulator | None = None
+        feats, projs = SpectrumAccumulator(), SpectrumAccumulator()
         try:
             with pl_module.autocast():  # type: ignore[operator]
                 for images, _ in self.bank:
                     x = self.eval_view(images.to(pl_module.device, non_blocking=True))
                     f, p = method.embed(x)
-                    if feats is None or projs is None:
-                        feats = spectrum_for(rows, f.shape[1])
-                        projs = spectrum_for(rows, p.shape[1])
                     feats.update(f.float())
                     projs.update(p.float())
-                if feats is None or projs is None:
-                    raise ValueError("the monitor's bank is empty")
                 metrics = embedding_metrics(feats, projs)
                 if self.lidar_views is not None:
                     metrics["lidar"] = self._lidar(pl_module, method)
