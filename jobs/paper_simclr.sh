@@ -1,37 +1,5 @@
 #!/usr/bin/env bash
-# RankMe's hyperparameter-selection experiment for SimCLR (temperature, learning rate, weight decay)
-# on a Slurm cluster (Garrido et al., ICML 2023, Table 1 / Figure 1), from a login node.
-#
-#   IMAGENET_DIR=/datasets/imagenet \
-#   SWEEP_STORAGE=postgresql+psycopg://user:pass@dbhost:5432/sweeps \
-#       jobs/paper_simclr.sh [imagenet|cifar10|cifar100] [extra Hydra overrides...]
-#
-# imagenet: conf/experiment/paper_simclr.yaml (ResNet-50, 100 epochs, LARS, 8 GPUs per trial);
-# cifar10/cifar100: paper_simclr_cifar10/100.yaml (ResNet-18, one GPU, sized for one GPU-day;
-# data paths from CIFAR10_DIR / CIFAR100_DIR / STL10_DIR).
-# 1. `sweep` submits the workers as Slurm jobs (submitit, conf/launcher/slurm.yaml; the
-#    experiment sets GPUs, memory and time) and waits until every trial finished.
-# 2. `compare` runs the oracle (features, linear probe, kNN per trial) as one GPU job and
-#    writes <study folder>/report/ (report.html, report.md, report.json, PNGs).
-# Re-running continues the same study. SLURM_PARTITION picks a partition.
-set -euo pipefail
-
-SCALE="${1:-imagenet}"
-shift || true
-case "$SCALE" in
-    imagenet) EXPERIMENT=paper_simclr ;;
-    cifar10 | cifar100) EXPERIMENT=paper_simclr_$SCALE ;;
-    *) echo "error: unknown scale '$SCALE'; choose imagenet, cifar10 or cifar100" >&2; exit 2 ;;
-esac
-if [[ -z "${SWEEP_STORAGE:-}" ]]; then
-    echo "warning: SWEEP_STORAGE is not set; using SQLite in the study folder, which must be" \
-         "on a file system every node shares (PostgreSQL is safer for many workers)" >&2
-fi
-CLI="${RANKME_SWEEPER:-rankme-sweeper}"
-OVERRIDES=(+experiment="$EXPERIMENT")
-[[ -n "${SLURM_PARTITION:-}" ]] && OVERRIDES+=(launcher.partition="$SLURM_PARTITION")
-
-"$CLI" sweep "${OVERRIDES[@]}" "$@"
-srun --job-name="$EXPERIMENT-compare" --gpus=1 --cpus-per-task=16 --mem=64G --time=12:00:00 \
-    ${SLURM_PARTITION:+--partition="$SLURM_PARTITION"} \
-    "$CLI" compare "${OVERRIDES[@]}" "$@"
+# RankMe's selection experiment for SimCLR (temperature, learning rate, weight decay):
+#   jobs/paper_simclr.sh [imagenet|cifar10|cifar100] [extra Hydra overrides...]
+# See jobs/paper.sh for the environment it reads and what it runs.
+exec "$(dirname "$0")/paper.sh" simclr "$@"

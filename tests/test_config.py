@@ -16,7 +16,7 @@ def test_the_default_is_a_fast_digits_run_on_the_cpu() -> None:
     cfg = compose_config()
     assert (cfg.data.dataset, cfg.backbone.name, cfg.method) == ("digits", "digits_cnn", "simclr")
     assert cfg.accelerator == "cpu" and cfg.monitor.every_n_epochs == 1
-    assert cfg.monitor.bank_size == 256 and cfg.seed == 0
+    assert cfg.monitor.bank_size == 192 and cfg.seed == 0
     assert compose_config(["data=cifar10"]).monitor.bank_size == 25_600
 
 

@@ -41,15 +41,20 @@ class TrainFn(Protocol):
                  on_monitor: MonitorFn | None = None) -> dict[str, Any]: ...
 
 
+def _split_spec(spec: str) -> tuple[str, str]:
+    module_name, _, attr = spec.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"sweep.train_fn {spec!r} must look like 'package.module:function'")
+    return module_name, attr
+
+
 def load_train_fn(spec: str) -> TrainFn:
     """Imports ``"module:function"`` (``sweep.train_fn``).
 
     Raises:
         ValueError: when the spec is malformed or does not name a callable.
     """
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"sweep.train_fn {spec!r} must look like 'package.module:function'")
+    module_name, attr = _split_spec(spec)
     try:
         fn = getattr(importlib.import_module(module_name), attr)
     except (ImportError, AttributeError) as err:
@@ -76,9 +81,7 @@ def check_train_fn(spec: str) -> None:
     Raises:
         ValueError: when the spec is malformed or its module cannot be found.
     """
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"sweep.train_fn {spec!r} must look like 'package.module:function'")
+    module_name, _ = _split_spec(spec)
     try:
         found = importlib.util.find_spec(module_name)
     except ImportError:

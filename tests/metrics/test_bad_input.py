@@ -65,3 +65,8 @@ def test_a_rejected_batch_leaves_the_accumulated_state_intact() -> None:
         acc.update(bad)
     assert acc.n == 50
     assert rankme(acc) == pytest.approx(rankme(good), rel=1e-12)
+
+
+def test_values_too_large_to_sum_are_named_not_called_nan() -> None:
+    with pytest.raises(ValueError, match="up to 1e.308 overflow float64"):
+        rankme(np.full((4, 3), 1e308))

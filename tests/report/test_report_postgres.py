@@ -11,6 +11,7 @@ from sqlalchemy import create_engine, text
 
 from sweeper.cli import main
 from tests.report.study_builder import add_trial, metrics_for, new_study
+from tests.services import service_missing
 
 POSTGRES_URL = os.environ.get("RANKME_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -24,7 +25,7 @@ def postgres_study_name():
             conn.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as err:
-        pytest.skip(f"PostgreSQL not reachable: {type(err).__name__}")
+        service_missing(f"PostgreSQL not reachable: {type(err).__name__}")
     name = f"test-report-{uuid.uuid4().hex[:10]}"
     yield name
     optuna.delete_study(study_name=name, storage=POSTGRES_URL)

@@ -12,6 +12,8 @@ import optuna
 import pytest
 from sqlalchemy.engine import make_url
 
+from tests.services import service_missing
+
 REPO = Path(__file__).resolve().parents[2]
 CONF = Path(__file__).resolve().parent / "conf"  # test search spaces, via --config-dir
 POSTGRES_URL = os.environ.get("RANKME_TEST_POSTGRES_URL",
@@ -57,7 +59,7 @@ def postgres_url(study_name: str):
             conn.execute(text("SELECT 1"))
         engine.dispose()
     except Exception as err:
-        pytest.skip(f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)} "
+        service_missing(f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)} "
                     f"({type(err).__name__}); set RANKME_TEST_POSTGRES_URL")
     yield POSTGRES_URL
     try:

@@ -9,6 +9,7 @@ import subprocess
 import pytest
 from optuna.trial import TrialState
 
+from tests.services import service_missing
 from tests.study.conftest import REPO, load, run_cli, sqlite_url
 
 
@@ -25,11 +26,11 @@ def slurm() -> None:
     if _slurm_up():
         return
     if os.geteuid() != 0:
-        pytest.skip("Slurm is not running and jobs/slurm-single-node.sh needs root to start it")
+        service_missing("Slurm is not running and jobs/slurm-single-node.sh needs root to start it")
     script = subprocess.run([str(REPO / "jobs" / "slurm-single-node.sh")], capture_output=True,
                             text=True, timeout=900)
     if script.returncode != 0 or not _slurm_up():
-        pytest.skip(f"Slurm could not be started: {script.stderr.strip()[-500:]}")
+        service_missing(f"Slurm could not be started: {script.stderr.strip()[-500:]}")
 
 
 def test_slurm_worker_job_completes_a_trial(tmp_path, study_name, slurm):

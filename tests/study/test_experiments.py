@@ -1,0 +1,34 @@
+"""Every preset in conf/experiment composes as ``experiment=<name>`` and passes the sweep checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from sweeper.config import CONF_DIR, compose_config
+from sweeper.study.plan import make_plan
+
+EXPERIMENTS = sorted(p.stem for p in (CONF_DIR / "experiment").glob("*.yaml"))
+
+
+def test_the_paper_reproductions_are_all_there() -> None:
+    for method in ("vicreg", "simclr", "dino"):
+        for suffix in ("", "_cifar10", "_cifar100"):
+            assert f"paper_{method}{suffix}" in EXPERIMENTS
+    assert "paper_digits" in EXPERIMENTS
+
+
+@pytest.mark.parametrize("name", EXPERIMENTS)
+def test_experiment_composes_and_its_sweep_is_valid(name: str) -> None:
+    cfg = compose_config([f"experiment={name}"], config_name="sweep")
+    plan = make_plan(cfg)
+    assert plan.settings.n_trials >= 2
+    assert plan.space
+
+
+@pytest.mark.parametrize("method", ["vicreg", "simclr", "dino"])
+def test_imagenet_reproductions_follow_the_paper_setup(method: str) -> None:
+    cfg = compose_config([f"experiment=paper_{method}"], config_name="sweep")
+    assert cfg.backbone.name == "resnet50"
+    assert cfg.max_epochs == 100
+    assert cfg.optimizer.name == "lars"
+    assert cfg.data.dataset == "imagenet"
