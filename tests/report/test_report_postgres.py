@@ -2,30 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import uuid
 
 import optuna
 import pytest
-from sqlalchemy import create_engine, text
 
 from sweeper.cli import main
 from tests.report.study_builder import add_trial, metrics_for, new_study
-from tests.services import service_missing
-
-POSTGRES_URL = os.environ.get("RANKME_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+from tests.services import POSTGRES_URL, require_postgres
 
 
 @pytest.fixture
 def postgres_study_name():
-    try:
-        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 5})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as err:
-        service_missing(f"PostgreSQL not reachable: {type(err).__name__}")
+    require_postgres()
     name = f"test-report-{uuid.uuid4().hex[:10]}"
     yield name
     optuna.delete_study(study_name=name, storage=POSTGRES_URL)

@@ -10,14 +10,11 @@ from pathlib import Path
 
 import optuna
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.services import service_missing
+from tests.services import POSTGRES_URL, require_postgres
 
 REPO = Path(__file__).resolve().parents[2]
 CONF = Path(__file__).resolve().parent / "conf"  # test search spaces, via --config-dir
-POSTGRES_URL = os.environ.get("RANKME_TEST_POSTGRES_URL",
-                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 def cli_env() -> dict[str, str]:
@@ -50,17 +47,7 @@ def study_name() -> str:
 @pytest.fixture
 def postgres_url(study_name: str):
     """The test PostgreSQL URL; the test's study is deleted afterwards."""
-    from sqlalchemy import create_engine, text
-
-    url = make_url(POSTGRES_URL)
-    try:
-        engine = create_engine(url, connect_args={"connect_timeout": 5})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
-    except Exception as err:
-        service_missing(f"PostgreSQL not reachable at {url.render_as_string(hide_password=True)} "
-                    f"({type(err).__name__}); set RANKME_TEST_POSTGRES_URL")
+    require_postgres()
     yield POSTGRES_URL
     try:
         optuna.delete_study(study_name=study_name, storage=POSTGRES_URL)

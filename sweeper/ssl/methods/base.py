@@ -17,7 +17,7 @@ import torch
 from lightly.models.utils import deactivate_requires_grad
 from torch import nn
 
-__all__ = ["SSLMethod", "frozen_copy", "view_pairs"]
+__all__ = ["MomentumMethod", "SSLMethod", "frozen_copy", "view_pairs"]
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:
@@ -76,3 +76,23 @@ class SSLMethod(nn.Module):
 
     def after_backward(self, epoch: int) -> None:
         """Hook between backward and the optimizer step (gradient surgery)."""
+
+
+class MomentumMethod(SSLMethod):
+    """A method with an EMA teacher: ``backbone_momentum`` and ``projector_momentum``.
+
+    Subclasses build both (usually with :func:`frozen_copy`); the training module moves
+    them towards the online modules after every step.
+    """
+
+    backbone_momentum: nn.Module
+    projector_momentum: nn.Module
+
+    def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
+        return [(self.backbone, self.backbone_momentum),
+                (self.projector, self.projector_momentum)]
+
+    @torch.no_grad()
+    def teacher(self, views: list[torch.Tensor]) -> list[torch.Tensor]:
+        """The teacher's projections of ``views`` (no gradient)."""
+        return [self.projector_momentum(self.backbone_momentum(v)) for v in views]

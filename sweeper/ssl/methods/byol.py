@@ -12,10 +12,10 @@ from lightly.loss import NegativeCosineSimilarity
 from lightly.models.modules import BYOLPredictionHead, BYOLProjectionHead
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, frozen_copy, view_pairs
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, view_pairs
 
 
-class BYOL(SSLMethod):
+class BYOL(MomentumMethod):
     name = "byol"
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
@@ -27,14 +27,9 @@ class BYOL(SSLMethod):
         self.projector_momentum = frozen_copy(self.projector)
         self.neg_cos = NegativeCosineSimilarity()
 
-    def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
-        return [(self.backbone, self.backbone_momentum),
-                (self.projector, self.projector_momentum)]
-
     def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
         q = [self.predictor(self.projector(self.backbone(v))) for v in views]
-        with torch.no_grad():
-            t = [self.projector_momentum(self.backbone_momentum(v)) for v in views]
+        t = self.teacher(views)
         pairs = view_pairs(len(views))
         total = torch.zeros((), device=q[0].device)
         for i, j in pairs:

@@ -18,10 +18,10 @@ from lightly.models.modules import DINOProjectionHead
 from lightly.models.utils import deactivate_requires_grad
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, frozen_copy, view_pairs
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, view_pairs
 
 
-class DINO(SSLMethod):
+class DINO(MomentumMethod):
     name = "dino"
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
@@ -54,15 +54,10 @@ class DINO(SSLMethod):
         head = cast(DINOProjectionHead, self.projector)
         return head.layers(features)
 
-    def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
-        return [(self.backbone, self.backbone_momentum),
-                (self.projector, self.projector_momentum)]
-
     def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
         view_pairs(len(views))
         student = [self.projector(self.backbone(v)) for v in views]
-        with torch.no_grad():
-            teacher = [self.projector_momentum(self.backbone_momentum(v)) for v in views[:2]]
+        teacher = self.teacher(views[:2])
         return self.criterion(teacher, student, epoch=epoch)
 
     def after_backward(self, epoch: int) -> None:

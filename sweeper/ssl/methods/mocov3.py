@@ -14,7 +14,7 @@ from lightly.models.modules import BYOLPredictionHead, MoCoProjectionHead
 from lightly.models.utils import concat_all_gather
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, frozen_copy, view_pairs
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, view_pairs
 
 
 def moco_contrastive(q: torch.Tensor, k: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -29,7 +29,7 @@ def moco_contrastive(q: torch.Tensor, k: torch.Tensor, temperature: float) -> to
     return 2 * temperature * F.cross_entropy(logits, labels)
 
 
-class MoCoV3(SSLMethod):
+class MoCoV3(MomentumMethod):
     name = "mocov3"
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
@@ -42,14 +42,9 @@ class MoCoV3(SSLMethod):
         self.projector_momentum = frozen_copy(self.projector)
         self.temperature = temperature
 
-    def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
-        return [(self.backbone, self.backbone_momentum),
-                (self.projector, self.projector_momentum)]
-
     def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
         q = [self.predictor(self.projector(self.backbone(v))) for v in views]
-        with torch.no_grad():
-            k = [self.projector_momentum(self.backbone_momentum(v)) for v in views]
+        k = self.teacher(views)
         pairs = view_pairs(len(views))
         total = torch.zeros((), device=q[0].device)
         for i, j in pairs:
