@@ -150,15 +150,15 @@ def _open_npy(path: Path) -> tuple[tuple[int, ...], str, Callable[[int, int], An
         )
 
     def rows(start: int, stop: int) -> np.ndarray:
-        # A fresh mapping per batch, dropped after use, keeps resident memory at one batch.
-        window = np.memmap(
+        # A fresh mapping per batch, unmapped once the consumer drops it, keeps resident
+        # memory at a batch or two; the consumer's own float64 copy is the only copy.
+        return np.memmap(
             path,
             dtype=dtype,
             mode="r",
             offset=offset + start * row_bytes,
             shape=(stop - start, *shape[1:]),
         )
-        return np.array(window)
 
     return tuple(shape), str(dtype), rows
 
