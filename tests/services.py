@@ -1,4 +1,5 @@
-"""Tests that need a service (PostgreSQL, Slurm) skip without it, except where it must run.
+"""Tests that need a service (PostgreSQL, Slurm) or ../shared/data skip without it, except
+where it must run.
 
 ``.ci/run`` starts the services and sets ``RANKME_REQUIRE_SERVICES=1``: there a missing
 service fails the test instead of hiding it behind a skip.
@@ -7,6 +8,7 @@ service fails the test instead of hiding it behind a skip.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import NoReturn
 
 import pytest
@@ -38,3 +40,12 @@ def require_postgres() -> str:
             f"({type(err).__name__}); set RANKME_TEST_POSTGRES_URL"
         )
     return POSTGRES_URL
+
+
+def require_cifar10() -> Path:
+    """``../shared/data/cifar10`` (image folders), present on developer machines and in CI;
+    a user's clone without it skips, CI fails."""
+    root = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
+    if not (root / "train").is_dir() or not (root / "test").is_dir():
+        service_missing(f"CIFAR-10 image folders not found at {root} (train/ and test/)")
+    return root

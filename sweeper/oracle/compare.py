@@ -74,6 +74,9 @@ def _row(run: TrialRun, results: dict[str, OracleResult], in_domain: str) -> dic
     }
     for metric in METRIC_DIRECTIONS:
         row[metric] = m.get(metric)
+    # images behind the metrics above (the objective bank), and behind the per-epoch values
+    row["objective_bank_size"] = m.get("objective_bank_size")
+    row["monitor_bank_size"] = m.get("monitor_bank_size")
     row.update(val_acc=own.val_acc, test_acc=own.test_acc, knn_val_acc=own.knn_val_acc,
                knn_test_acc=own.knn_test_acc, weight_decay=own.weight_decay, knn_k=own.knn_k,
                datasets={name: r.to_dict() for name, r in results.items()},

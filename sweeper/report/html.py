@@ -13,6 +13,7 @@ from typing import Any
 
 from sweeper.report.tables import (
     axis_table,
+    bank_line,
     correlation_table,
     mean_gap_line,
     selection_table,
@@ -59,6 +60,7 @@ def render_html(report: Mapping[str, Any], figures: Mapping[str, Path]) -> str:
         "frozen backbone features, settings chosen on a validation split carved from train, "
         "scored on the held-out split. Gap = oracle pick's test accuracy minus the pick's "
         "(points).</p>",
+        f"<p>{html.escape(bank_line(report))}</p>",
     ]
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in report["notes"]]
     parts += ["<h2>Selection (linear probe)</h2>", _table(*selection_table(report)),

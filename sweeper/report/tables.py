@@ -12,6 +12,7 @@ from typing import Any
 __all__ = [
     "CRITERION_LABELS",
     "axis_table",
+    "bank_line",
     "correlation_table",
     "markdown",
     "mean_gap_line",
@@ -100,6 +101,17 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
 
 
+def bank_line(report: Mapping[str, Any]) -> str:
+    """One line: how many images the label-free metrics were measured on."""
+    def sizes(key: str) -> str:
+        found = sorted({t[key] for t in report["trials"] if t.get(key) is not None})
+        return "/".join(f"{n:,}" for n in found) or "unknown"
+
+    return (f"Label-free metrics: measured after training on {sizes('objective_bank_size')} "
+            f"un-augmented training images (the objective bank, column Bank); the per-epoch "
+            f"values the pruner read used {sizes('monitor_bank_size')}.")
+
+
 def mean_gap_line(report: Mapping[str, Any]) -> str:
     """One line: each criterion's gap to the oracle, averaged over methods, in points."""
     parts = [f"{CRITERION_LABELS.get(m, m)} {100 * g:+.2f}"
@@ -112,10 +124,10 @@ def trials_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
     metrics = [m for m in report["metrics"]
                if any(t.get(m) is not None for t in report["trials"])]
     header = ["Trial", "Method", "Params", *[CRITERION_LABELS.get(m, m) for m in metrics],
-              "val %", "test %", "kNN test %"]
+              "Bank", "val %", "test %", "kNN test %"]
     rows = [[str(t["number"]), str(t["method"]),
              ", ".join(f"{k}={_num(v)}" for k, v in sorted(t["params"].items())),
-             *[_num(t.get(m)) for m in metrics],
+             *[_num(t.get(m)) for m in metrics], _num(t.get("objective_bank_size")),
              _pct(t["val_acc"]), _pct(t["test_acc"]), _pct(t["knn_test_acc"])]
             for t in report["trials"]]
     return header, rows

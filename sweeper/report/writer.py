@@ -12,6 +12,7 @@ from sweeper.report.figures import rankme_over_epochs, rankme_vs_accuracy, table
 from sweeper.report.html import render_html
 from sweeper.report.tables import (
     axis_table,
+    bank_line,
     correlation_table,
     markdown,
     mean_gap_line,
@@ -39,7 +40,8 @@ def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> 
              f"{study['n_evaluated']} of {study['n_trials']} trials evaluated. Accuracies in "
              "percent (linear probe on frozen features; settings chosen on a validation split "
              "carved from train); gap = oracle pick minus this pick, in points. Value: the "
-             "criterion's metric (for the oracle, its validation accuracy).", ""]
+             "criterion's metric (for the oracle, its validation accuracy).", "",
+             bank_line(report), ""]
     lines += [f"> {n}" for n in report["notes"]] + [""]
     lines += ["## Selection (linear probe)", "", markdown(*selection_table(report)), "",
               mean_gap_line(report), "",

@@ -33,6 +33,7 @@ __all__ = [
     "make_loader",
 ]
 
+TORCHVISION_FORMATS = ("image_folder", "torchvision")
 DATASETS = ("digits", "cifar10", "cifar100", "stl10", "imagenet", "imagenet100", "custom")
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
 
@@ -67,14 +68,20 @@ class FolderImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
     def __len__(self) -> int:
         return len(self.files)
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
+        """One image (``C x S x S``) for an int, a stacked batch for a list of ints (a
+        loader worker decodes a whole batch)."""
+        if isinstance(index, int | np.integer):
+            return self._decode(int(index)), self.labels[index]
+        return torch.stack([self._decode(int(i)) for i in index]), self.labels[list(index)]
+
+    def _decode(self, index: int) -> torch.Tensor:
         from PIL import Image
         from torchvision.transforms.v2 import functional as F
 
         with Image.open(self.files[index]) as pil:
             img = F.pil_to_tensor(pil.convert("RGB" if self.channels == 3 else "L"))
-        img = F.center_crop(F.resize(img, self.load_size, antialias=True), [self.load_size])
-        return img, self.labels[index]
+        return F.center_crop(F.resize(img, self.load_size, antialias=True), [self.load_size])
 
     def subset(self, index: np.ndarray) -> FolderImages:
         return FolderImages([self.files[i] for i in index], self.labels[index].tolist(),
@@ -140,6 +147,29 @@ def _path(data: DictConfig, key: str) -> Path:
     return Path(str(value)).expanduser()
 
 
+def decoded_images(ds: FolderImages, data: DictConfig) -> ImageSet:
+    """``ds`` from the decoded-image cache when it fits ``data.cache`` (see
+    :mod:`sweeper.ssl.image_cache`), else as files decoded by the loader."""
+    from sweeper.ssl.image_cache import cached_images
+
+    return cached_images(ds, data.get("cache"))
+
+
+def _image_folder_split(data: DictConfig, split: str) -> Path | None:
+    """The class-folder root of ``split`` for a torchvision dataset kept as image folders:
+    ``train_path/<split>`` (the layout of ../shared/data/cifar10), or ``val_path`` for the
+    held-out split when it is set. None when that layout is not there."""
+    root = _path(data, "train_path")
+    if split != "train" and data.val_path:
+        return _path(data, "val_path")
+    folder = root / ("test" if split == "labelled" else split)
+    if folder.is_dir():
+        return folder
+    if split == "train" and data.val_path and root.is_dir():
+        return root  # train_path is the train folder itself, val_path the held-out one
+    return None
+
+
 def _torchvision(data: DictConfig, split: str) -> ImageSet:
     import torchvision
 
@@ -147,13 +177,20 @@ def _torchvision(data: DictConfig, split: str) -> ImageSet:
     name = str(data.dataset)
     folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python",
               "stl10": "stl10_binary"}[name]
+    fmt = str(data.format)
+    if fmt not in TORCHVISION_FORMATS:
+        raise ValueError(f"data.format={fmt!r} is not a format of {name!r}; choose one of: "
+                         f"{', '.join(TORCHVISION_FORMATS)}")
+    # solo-learn reads torchvision's files for these whatever data.format says; class
+    # folders are read when those files are absent.
     if not (root / folder).is_dir() and not data.download:
-        if data.format == "image_folder" and root.is_dir():
-            sub = root / split if (root / split).is_dir() else root
-            return FolderImages.scan(sub, int(data.load_size), int(data.channels))
-        raise ValueError(f"no {name} under {str(root)!r}: expected {root / folder} "
-                         "(torchvision's files), or class folders with data.format=image_folder; "
-                         "set data.download=true to download it")
+        sub = _image_folder_split(data, split)
+        if sub is None:
+            raise ValueError(f"no {name} under {str(root)!r}: expected {root / folder} "
+                             f"(torchvision's files), or class folders under {root}/train and "
+                             f"{root}/test; set data.download=true to download it")
+        return decoded_images(FolderImages.scan(sub, int(data.load_size), int(data.channels)),
+                              data)
     if name == "stl10":
         tv_split = {"train": "train+unlabeled", "test": "test", "labelled": "train"}[split]
         ds = torchvision.datasets.STL10(str(root), split=tv_split, download=bool(data.download))
@@ -193,8 +230,9 @@ def build_dataset(data: DictConfig, split: str = "train", pretrain: bool = False
             split = "labelled"
         ds = _torchvision(data, split)
     else:
-        ds = FolderImages.scan(_path(data, "train_path" if split == "train" else "val_path"),
-                               int(data.load_size), int(data.channels))
+        ds = decoded_images(FolderImages.scan(
+            _path(data, "train_path" if split == "train" else "val_path"),
+            int(data.load_size), int(data.channels)), data)
     if pretrain and float(data.fraction) > 0:
         keep = max(1, round(float(data.fraction) * len(ds)))
         ds = ds.subset(np.sort(np.random.default_rng(0).permutation(len(ds))[:keep]))
@@ -243,9 +281,10 @@ class EpochBatchSampler(Sampler[list[int]]):
 
 def make_loader(ds: ImageSet, sampler: Sampler[list[int]], num_workers: int = 0,
                 pin_memory: bool = False) -> DataLoader[Any]:
-    """A loader yielding ``(images, labels)`` batches: one gather per batch for in-memory
-    images, worker processes (persistent, pinned memory on GPU) for image files."""
-    if isinstance(ds, TensorImages):
-        return DataLoader(ds, sampler=sampler, batch_size=None, pin_memory=pin_memory)
-    return DataLoader(ds, batch_sampler=sampler, num_workers=num_workers,
-                      pin_memory=pin_memory, persistent_workers=num_workers > 0)
+    """A loader yielding ``(images, labels)`` batches: the sampler's index batches go to the
+    dataset whole (one gather for in-memory images; one batch decoded per worker task for
+    image files, workers persistent, pinned memory on GPU). The sampler is the loader's
+    ``sampler``, where Lightning's ``set_epoch`` reaches it."""
+    workers = 0 if isinstance(ds, TensorImages) else num_workers
+    return DataLoader(ds, sampler=sampler, batch_size=None, num_workers=workers,
+                      pin_memory=pin_memory, persistent_workers=workers > 0)

@@ -56,6 +56,9 @@ class SSLModule(L.LightningModule):
         sampler = EpochBatchSampler(
             len(self.train_set), int(self.cfg.optimizer.batch_size), seed=int(self.cfg.seed),
             num_replicas=self.trainer.world_size, rank=self.trainer.global_rank)
+        # Lightning makes the first iterator before it sets the epoch: a resumed run would
+        # replay epoch 0's batches.
+        sampler.set_epoch(int(self.trainer.fit_loop.epoch_progress.current.processed))  # type: ignore[attr-defined]
         return make_loader(self.train_set, sampler, num_workers=int(self.cfg.data.num_workers),
                            pin_memory=str(self.cfg.accelerator) not in ("cpu",))
 
@@ -101,7 +104,18 @@ class SSLModule(L.LightningModule):
         checkpoint["rankme_sweeper"] = {
             "config": OmegaConf.to_container(self.cfg, resolve=True),
             "feat_dim": int(self.method.feat_dim),
+            # the views draw from the global RNG: a resumed run continues its sequence
+            "rng": {"cpu": torch.get_rng_state(),
+                    "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
         }
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        rng = checkpoint.get("rankme_sweeper", {}).get("rng")
+        if rng is None:
+            return
+        torch.set_rng_state(rng["cpu"])
+        if rng["cuda"] and torch.cuda.is_available():
+            torch.cuda.set_rng_state_all(rng["cuda"])
 
     def autocast(self) -> Any:
         """bf16 autocast on the device when the precision asks for it, else a no-op."""

@@ -1,6 +1,11 @@
-"""RankMe while training: a Lightning callback over a fixed bank of un-augmented images.
+"""RankMe while training and at the end: a Lightning callback over fixed banks of images.
 
-Every ``monitor.every_n_epochs`` epochs (and after the last one) the bank goes through the
+Two banks of un-augmented training images, as the paper keeps them apart: the objective a
+run reports is measured once, after its last epoch, on a large bank (``monitor.
+objective_bank_size``, 25,600 images as in the paper, or the whole split when smaller);
+the per-epoch values the pruner reads come from a smaller bank (``monitor.bank_size``)
+every ``monitor.every_n_epochs`` epochs (and after the last one), so they stay cheap.
+A run stopped early (pruned) gets no objective. Each time, the bank goes through the
 backbone and the projector in eval mode; both embeddings stream into
 :class:`~sweeper.metrics.SpectrumAccumulator` (no N x K matrix is kept) and give RankMe and
 its peers (:func:`~sweeper.metrics.spectral_metrics`), optionally LiDAR on augmented views.
@@ -60,6 +65,8 @@ class RankMeMonitor(L.Callback):
 
     Args:
         bank: iterable of ``(images, labels)`` batches, the same images every time.
+        objective_bank: the large bank measured once when training ends normally (not when
+            stopped early); None: no objective measurement.
         eval_view: the un-augmented transform (centre crop + normalize).
         every_n_epochs: measure after epochs ``n, 2n, ...`` and after the last epoch.
         on_monitor: called with ``(epoch, metrics)``; may raise :class:`StopTraining`.
@@ -71,12 +78,16 @@ class RankMeMonitor(L.Callback):
     """
 
     def __init__(self, bank: Iterable[Any], eval_view: EvalView, every_n_epochs: int = 1,
-                 on_monitor: OnMonitor | None = None, lidar_views: BatchViews | None = None,
+                 on_monitor: OnMonitor | None = None,
+                 objective_bank: Iterable[Any] | None = None, lidar_views: BatchViews | None = None,
                  lidar_images: int = 1000, lidar_augmentations: int = 8,
                  lidar_delta: float = 1e-4, enabled: bool = True) -> None:
         if every_n_epochs < 1:
             raise ValueError(f"monitor.every_n_epochs must be >= 1, got {every_n_epochs}")
         self.bank, self.eval_view, self.every = bank, eval_view, every_n_epochs
+        self.objective_bank = objective_bank
+        self.objective: dict[str, float] = {}
+        self.objective_seconds = 0.0
         self.on_monitor = on_monitor
         self.lidar_views, self.lidar_images = lidar_views, lidar_images
         self.lidar_q, self.lidar_delta = lidar_augmentations, lidar_delta
@@ -128,16 +139,32 @@ class RankMeMonitor(L.Callback):
                 self.stop_status = stop.status
                 trainer.should_stop = True
 
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # Still on the training device here (Lightning moves the model off it afterwards).
+        if not self.enabled or self.objective_bank is None or self.stop_status is not None:
+            return
+        started = time.perf_counter()
+        self.objective = self.measure(pl_module, self.objective_bank)
+        _sync(pl_module.device)
+        self.objective_seconds = time.perf_counter() - started
+
     @torch.inference_mode()
-    def measure(self, pl_module: L.LightningModule) -> dict[str, float]:
-        """Metrics of the bank's backbone features and projector outputs (eval mode)."""
+    def measure(self, pl_module: L.LightningModule, bank: Iterable[Any] | None = None
+                ) -> dict[str, float]:
+        """Metrics of a bank's backbone features and projector outputs (eval mode).
+
+        Args:
+            pl_module: the training module.
+            bank: the images; the per-epoch bank by default. LiDAR, when configured,
+                always uses the per-epoch bank's first ``lidar_images`` images.
+        """
         method = cast("SSLMethod", pl_module.method)
         was_training = method.training
         method.eval()
         feats, projs = SpectrumAccumulator(), SpectrumAccumulator()
         try:
             with pl_module.autocast():  # type: ignore[operator]
-                for images, _ in self.bank:
+                for images, _ in (self.bank if bank is None else bank):
                     x = self.eval_view(images.to(pl_module.device, non_blocking=True))
                     f, p = method.embed(x)
                     feats.update(f.float())

@@ -53,6 +53,10 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+def _bank_size(metrics: dict[str, float]) -> int | None:
+    return int(metrics["bank_size"]) if "bank_size" in metrics else None
+
+
 def _set_threads(cfg: DictConfig) -> None:
     import torch
 
@@ -113,11 +117,16 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
         parts.method.backbone = torch.compile(parts.method.backbone)  # type: ignore[assignment]
     module = SSLModule(cfg, parts.method, parts.views, parts.train_set)
     mon = cfg.monitor
+
+    def bank(size: int) -> Any:
+        return bank_loader(parts.train_set, size, int(mon.seed), int(mon.batch_size),
+                           num_workers=int(cfg.data.num_workers),
+                           pin_memory=str(cfg.accelerator) != "cpu")
+
+    monitor_bank, objective_bank = bank(int(mon.bank_size)), bank(int(mon.objective_bank_size))
     monitor = RankMeMonitor(
-        bank_loader(parts.train_set, int(mon.bank_size), int(mon.seed), int(mon.batch_size),
-                    num_workers=int(cfg.data.num_workers),
-                    pin_memory=str(cfg.accelerator) != "cpu"),
-        parts.eval_view, every_n_epochs=int(mon.every_n_epochs), on_monitor=on_monitor,
+        monitor_bank, parts.eval_view, every_n_epochs=int(mon.every_n_epochs),
+        on_monitor=on_monitor, objective_bank=objective_bank,
         lidar_views=parts.views if mon.lidar.enabled else None,
         lidar_images=int(mon.lidar.n_images), lidar_augmentations=int(mon.lidar.n_augmentations),
         lidar_delta=float(mon.lidar.delta), enabled=bool(mon.enabled))
@@ -154,17 +163,22 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
     fit_seconds = time.perf_counter() - started
     if status != "diverged" and monitor.stop_status is not None:
         status = monitor.stop_status
-    last = monitor.history[-1] if monitor.history else {}
+    # The objective bank's values; a run stopped early has only its last monitor step's.
+    final = monitor.objective or (monitor.history[-1] if monitor.history else {})
     result: dict[str, Any] = {
         "status": status, "method": str(cfg.method), "run_dir": str(run_dir),
-        **{k: last.get(k) for k in FINAL_KEYS if k in last or k in ("rankme",
-                                                                    "rankme_projector")},
+        **{k: final.get(k) for k in FINAL_KEYS if k in final or k in ("rankme",
+                                                                      "rankme_projector")},
+        "objective_bank_size": _bank_size(final),
+        "objective_from": "objective bank" if monitor.objective else "last monitor step",
+        "monitor_bank_size": _bank_size(monitor.history[-1] if monitor.history else {}),
         "epochs": int(trainer.current_epoch), "global_step": int(trainer.global_step),
         "history": monitor.history,
         "timings": {
             "fit_seconds": round(fit_seconds, 3),
             "train_seconds": round(monitor.train_seconds, 3),
             "monitor_seconds": round(monitor.monitor_seconds, 3),
+            "objective_seconds": round(monitor.objective_seconds, 3),
             "epoch_seconds": monitor.epoch_seconds,
             "monitor_call_seconds": monitor.call_seconds,
             "monitor_share": (round(monitor.monitor_seconds / monitor.train_seconds, 4)

@@ -80,3 +80,33 @@ def test_lidar_is_measured_when_enabled() -> None:
                             lidar_augmentations=4)
     value = monitor.measure(module)["lidar"]
     assert 1.0 <= value <= 63.0  # at most n - 1 between-class directions
+
+
+def test_the_objective_is_measured_once_at_the_end_on_the_large_bank(tmp_path: Path) -> None:
+    from sweeper.ssl.features import extract_features
+
+    cfg = digits_cfg("monitor.bank_size=64", "monitor.objective_bank_size=25600")
+    metrics = train(cfg, tmp_path)
+    assert metrics["monitor_bank_size"] == 64
+    assert all(h["bank_size"] == 64 for h in metrics["history"])
+    assert metrics["objective_bank_size"] == 1077  # the whole train split, fewer than 25,600
+    assert metrics["objective_from"] == "objective bank"
+    assert metrics["timings"]["objective_seconds"] > 0
+    # the objective is the final model's RankMe over the whole split, not the monitor's
+    feats, _ = extract_features(tmp_path / "checkpoints" / "last.ckpt", cfg, ("train",))["train"]
+    assert feats.shape[0] == 1077
+    assert metrics["rankme"] == pytest.approx(rankme(feats), rel=1e-6)
+    assert metrics["rankme"] != pytest.approx(metrics["history"][-1]["rankme"], rel=1e-6)
+
+
+def test_a_pruned_run_has_no_objective_measurement(tmp_path: Path) -> None:
+    def prune(epoch: int, metrics: dict[str, float]) -> None:
+        raise StopTraining("pruned")
+
+    metrics = train(digits_cfg("max_epochs=3", "monitor.bank_size=64"), tmp_path,
+                    on_monitor=prune)
+    assert metrics["status"] == "pruned"
+    assert metrics["objective_from"] == "last monitor step"
+    assert metrics["objective_bank_size"] == metrics["monitor_bank_size"] == 64
+    assert metrics["rankme"] == metrics["history"][-1]["rankme"]
+    assert metrics["timings"]["objective_seconds"] == 0
