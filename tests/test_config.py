@@ -17,7 +17,9 @@ def test_the_default_is_a_fast_digits_run_on_the_cpu() -> None:
     assert (cfg.data.dataset, cfg.backbone.name, cfg.method) == ("digits", "digits_cnn", "simclr")
     assert cfg.accelerator == "cpu" and cfg.monitor.every_n_epochs == 1
     assert cfg.monitor.bank_size == 192 and cfg.seed == 0
-    assert compose_config(["data=cifar10"]).monitor.bank_size == 25_600
+    assert cfg.monitor.objective_bank_size == 25_600  # the objective: the paper's bank size
+    cifar = compose_config(["data=cifar10"]).monitor
+    assert (cifar.bank_size, cifar.objective_bank_size) == (4096, 25_600)
 
 
 def test_data_digits_picks_the_cnn_unless_a_backbone_is_given() -> None:
