@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from sweeper.metrics.embedding_files import SUPPORTED_SUFFIXES, accumulate_files, open_embeddings
 from sweeper.metrics.measures import finite_or_none, spectral_metrics
+from sweeper.metrics.registry import SPECTRAL
 
 __all__ = ["score_checkpoint", "score_main", "score_path"]
 
@@ -110,7 +111,7 @@ def score_main(argv: Sequence[str]) -> int:
               else f"{', '.join(result['dtype'])}, {result['shards']} shard(s)")  # type: ignore[arg-type]
     print(f"{result['path']}: N = {result['n']:,} x K = {result['dim']:,} "
           f"({source}, {result['seconds']} s)")
-    for key in ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank"):
+    for key in SPECTRAL:
         value = result[key]
         shown = "inf (collapsed)" if value is None else (
             f"{value:,}" if isinstance(value, int) else f"{value:.4f}"

@@ -13,6 +13,7 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from sweeper.metrics.registry import METRICS
 from sweeper.oracle.statistics import rank_correlation
 
 __all__ = [
@@ -26,18 +27,9 @@ __all__ = [
 
 Row = Mapping[str, Any]
 
-# Which end of each metric the selection rule takes. RankMe and its rank-like peers: more
-# rank, less collapse, so highest. alpha-ReQ is the power-law decay of the covariance
-# spectrum: a smaller alpha means a flatter spectrum (less collapse), so lowest; a
-# collapsed run has alpha = inf (stored as null) and is never preferred.
-METRIC_DIRECTIONS: dict[str, str] = {
-    "rankme": "max",
-    "rankme_projector": "max",
-    "alpha_req": "min",
-    "nesum": "max",
-    "stable_rank": "max",
-    "lidar": "max",
-}
+# Which way each criterion picks, from the metric registry: "max" or "min".
+METRIC_DIRECTIONS: dict[str, str] = {m.name: "max" if m.direction == "maximize" else "min"
+                                     for m in METRICS if m.selects}
 
 
 def _value(row: Row, key: str) -> float | None:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from sweeper.metrics.registry import METRICS
+
 __all__ = [
     "CRITERION_LABELS",
     "axis_table",
@@ -20,15 +22,8 @@ __all__ = [
     "trials_table",
 ]
 
-CRITERION_LABELS: dict[str, str] = {
-    "oracle": "Oracle (val acc)",
-    "rankme": "RankMe",
-    "rankme_projector": "RankMe (projector)",
-    "alpha_req": "alpha-ReQ",
-    "nesum": "NESum",
-    "stable_rank": "Stable rank",
-    "lidar": "LiDAR",
-}
+CRITERION_LABELS: dict[str, str] = {"oracle": "Oracle (val acc)",
+                                    **{m.name: m.label for m in METRICS}}
 
 
 def _pct(value: float | None) -> str:

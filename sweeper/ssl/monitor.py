@@ -25,6 +25,7 @@ import lightning as L
 import torch
 
 from sweeper.metrics import SpectrumAccumulator, lidar, spectral_metrics
+from sweeper.metrics.registry import SPECTRAL
 from sweeper.ssl.views import BatchViews, EvalView
 
 if TYPE_CHECKING:
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 __all__ = ["PEERS", "RankMeMonitor", "StopTraining", "embedding_metrics"]
 
-PEERS = ("rankme", "alpha_req", "nesum", "stable_rank", "threshold_rank")
+PEERS = SPECTRAL
 OnMonitor = Callable[[int, dict[str, float]], None]
 
 

@@ -18,14 +18,13 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from sweeper.metrics.measures import finite_or_none
+from sweeper.metrics.registry import SPECTRAL
 from sweeper.ssl.monitor import StopTraining
 
 __all__ = ["StopTraining", "train"]
 
 OnMonitor = Callable[[int, dict[str, float]], None]
-FINAL_KEYS = ("rankme", "rankme_projector", "alpha_req", "alpha_req_projector", "nesum",
-              "nesum_projector", "stable_rank", "stable_rank_projector", "threshold_rank",
-              "threshold_rank_projector", "lidar")
+FINAL_KEYS = (*(f"{k}{s}" for k in SPECTRAL for s in ("", "_projector")), "lidar")
 # Lightning's advice that does not apply here: in-memory digits need no workers, a Slurm
 # node may run a worker outside srun, a 4-batch epoch logs less often than every 50 steps.
 QUIET = (".*does not have many workers.*", ".*The `srun` command is available.*",

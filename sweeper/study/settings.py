@@ -10,19 +10,12 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from sweeper.metrics.registry import METRICS
+
 __all__ = ["DEFAULT_DIRECTIONS", "SweepSettings", "read_settings", "split_config"]
 
-# Direction per metric when `sweep.direction` is null. alpha-ReQ is the power-law slope of the
-# covariance spectrum: a lower alpha means a slower decay, i.e. less collapse, so minimize.
-# RankMe, NESum, stable rank and LiDAR grow with the number of used dimensions: maximize.
-DEFAULT_DIRECTIONS: dict[str, str] = {
-    "rankme": "maximize",
-    "rankme_projector": "maximize",
-    "alpha_req": "minimize",
-    "nesum": "maximize",
-    "stable_rank": "maximize",
-    "lidar": "maximize",
-}
+# Direction per metric when `sweep.direction` is null: the metric registry's.
+DEFAULT_DIRECTIONS: dict[str, str] = {m.name: m.direction for m in METRICS if m.selects}
 
 REQUIRED_KEYS = ("study_name", "storage", "dir", "objective", "direction", "n_trials", "workers",
                  "sampler", "pruner", "heartbeat_s", "max_retries", "enqueue", "train_fn")

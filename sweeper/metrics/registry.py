@@ -1,0 +1,84 @@
+"""The one table of label-free metrics: name, direction, label, embedding.
+
+Everything that names a metric reads it: the monitor and ``train`` (which keys a run
+records), ``score`` (which keys it prints), the study (an objective's default direction),
+the oracle (which way each criterion picks) and the report (labels). Adding a metric is
+one entry here plus its function in :mod:`sweeper.metrics.measures`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+__all__ = ["METRICS", "SPECTRAL", "Metric", "direction_of", "label_of", "metric"]
+
+Direction = Literal["maximize", "minimize"]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One label-free metric of a run's embeddings.
+
+    Attributes:
+        name: its key in metrics.json, the study objective and the report.
+        direction: which way is better (less collapse).
+        label: how tables and figures name it.
+        spectral: computed by :func:`~sweeper.metrics.spectral_metrics` from the spectrum
+            of the backbone (``name``) and projector (``name + "_projector"``) embeddings.
+        selects: a selection criterion in ``compare`` and a possible study objective.
+    """
+
+    name: str
+    direction: Direction
+    label: str
+    spectral: bool = True
+    selects: bool = True
+
+
+# RankMe, NESum, stable rank and LiDAR grow with the number of dimensions in use: higher is
+# less collapse. alpha-ReQ is the power-law decay of the covariance spectrum: a smaller
+# alpha is a flatter spectrum, so lower is better; a collapsed run has alpha = inf.
+# threshold_rank (the classical numerical rank) is recorded but selects nothing: nearly every
+# run has full numerical rank.
+METRICS: tuple[Metric, ...] = (
+    Metric("rankme", "maximize", "RankMe"),
+    Metric("rankme_projector", "maximize", "RankMe (projector)", spectral=False),
+    Metric("alpha_req", "minimize", "alpha-ReQ"),
+    Metric("nesum", "maximize", "NESum"),
+    Metric("stable_rank", "maximize", "Stable rank"),
+    Metric("threshold_rank", "maximize", "Threshold rank", selects=False),
+    Metric("lidar", "maximize", "LiDAR", spectral=False),
+)
+_BY_NAME = {m.name: m for m in METRICS}
+
+# The keys spectral_metrics computes for one embedding, in order.
+SPECTRAL: tuple[str, ...] = tuple(m.name for m in METRICS if m.spectral)
+
+
+def metric(name: str) -> Metric:
+    """The registered metric ``name``.
+
+    Raises:
+        ValueError: for an unknown name, listing the known ones.
+    """
+    if name not in _BY_NAME:
+        raise ValueError(f"unknown metric {name!r}; known: {', '.join(_BY_NAME)}")
+    return _BY_NAME[name]
+
+
+def direction_of(name: str) -> Direction:
+    """``"maximize"`` or ``"minimize"`` for metric ``name``, e.g. a ``*_projector`` key."""
+    return metric(name).direction if name in _BY_NAME else metric(_base(name)).direction
+
+
+def label_of(name: str) -> str:
+    """The label of ``name``; ``*_projector`` keys get " (projector)"; unknown names as is."""
+    if name in _BY_NAME:
+        return _BY_NAME[name].label
+    base = _base(name)
+    return f"{_BY_NAME[base].label} (projector)" if base in _BY_NAME else name
+
+
+def _base(name: str) -> str:
+    return name.removesuffix("_projector")
