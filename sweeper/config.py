@@ -1,13 +1,15 @@
-"""Hydra composition helpers: the repo's ``conf/`` folder, struct checks, choice checks.
+"""Hydra composition helpers: the ``conf/`` folder, struct checks, choice checks.
 
 Configs are data (``conf/*.yaml``); this module only finds them, composes them, completes a
 foreign (solo-learn) config with our defaults, and turns composition errors into one-line
-messages that name the bad key or value and the nearest valid ones.
+messages that name the bad key or value and the nearest valid ones (:func:`explain`, which
+every subcommand's errors go through).
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib.resources
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
-from hydra.errors import ConfigCompositionException
+from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 __all__ = [
@@ -25,11 +27,25 @@ __all__ = [
     "complete_config",
     "compose_config",
     "config_keys",
+    "explain",
     "group_choices",
     "nearest",
 ]
 
-CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+def _find_conf_dir() -> Path:
+    """The configs: ``sweeper/conf`` in an installed wheel (the top-level ``conf/`` is mapped
+    there at build time, see pyproject.toml), else the top-level ``conf/`` beside the package
+    (a clone, an editable install)."""
+    package = Path(str(importlib.resources.files("sweeper")))
+    for candidate in (package / "conf", package.parent / "conf"):
+        if (candidate / "train.yaml").is_file():
+            return candidate
+    raise RuntimeError(f"no conf/train.yaml in {package} or beside it: a broken install; "
+                       "reinstall rankme-sweeper")
+
+
+CONF_DIR = _find_conf_dir()
 
 # config group -> the key whose value names the chosen option
 GROUP_KEYS = {"method": "method", "backbone": "backbone.name", "data": "data.dataset",
@@ -78,22 +94,59 @@ def _own_hydra(config_dir: Path) -> Iterator[None]:
             GlobalHydra.instance().initialize(saved)
 
 
-def _explain(exc: ConfigCompositionException, keys: Sequence[str], conf_dir: Path) -> str:
+def _search_overrides(search_dirs: Sequence[Path]) -> list[str]:
+    """Hydra's own override for folders searched on top of the primary one (--config-dir)."""
+    if not search_dirs:
+        return []
+    return ["hydra.searchpath=[" + ",".join(f"file://{Path(d).resolve()}"
+                                             for d in search_dirs) + "]"]
+
+
+def _base_keys(config_name: str, config_dir: Path, search_dirs: Sequence[Path]) -> list[str]:
+    try:
+        with _own_hydra(config_dir):
+            return list(config_keys(compose(config_name=config_name,
+                                            overrides=_search_overrides(search_dirs))))
+    except Exception:  # the base itself does not compose: no suggestions, the error stands
+        return []
+
+
+def _listed_options(text: str, group: str) -> list[str]:
+    """The options Hydra lists under "Available options in 'group':" (every search dir)."""
+    match = re.search(rf"Available options in '{re.escape(group)}':\n((?:\t.*\n?)*)", text)
+    return [line.strip() for line in match.group(1).splitlines()] if match else []
+
+
+def explain(exc: BaseException, config_name: str = "train", config_dir: Path = CONF_DIR,
+            search_dirs: Sequence[Path] = ()) -> str:
+    """One line for a failed composition: a misspelled key and the nearest valid keys, an
+    unknown group option and the available ones, a bad override's syntax, else the first
+    line of the error.
+
+    Args:
+        exc: what Hydra (or OmegaConf) raised while composing.
+        config_name, config_dir, search_dirs: what was composed (the base config's keys are
+            the suggestions for a misspelled key).
+    """
     text = f"{exc} {exc.__cause__ or ''}"
     match = re.search(r"Key '([^']+)' is not in struct", text)
     if match:
         key = match.group(1)
         full = re.search(r"full_key: (\S+)", text)
         full_key = full.group(1) if full else key
+        keys = _base_keys(config_name, config_dir, search_dirs)
         close = nearest(full_key, keys) or nearest(key, [k.rsplit(".", 1)[-1] for k in keys])
         hint = f"; did you mean: {', '.join(close)}?" if close else ""
         return f"unknown config key '{full_key}'{hint} (add a new key with +{full_key}=...)"
-    match = re.search(r"Could not find '([^/']+)/([^']+)'", text)
+    match = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
     if match:
         group, option = match.groups()
         label = "dataset" if group == "data" else group
-        return _unknown_choice(label, option, group_choices(group, conf_dir))
-    return str(exc).strip().splitlines()[0]
+        choices = _listed_options(str(exc), group) or group_choices(group, config_dir)
+        return _unknown_choice(label, option, choices)
+    if isinstance(exc, OverrideParseException):
+        return f"cannot parse override {exc.override!r}: {exc.message.splitlines()[0]}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def _unknown_choice(group: str, value: object, choices: Sequence[str]) -> str:
@@ -106,17 +159,21 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
                    config_dir: Path = CONF_DIR) -> DictConfig:
     """Compose ``config_name`` from ``config_dir`` with Hydra overrides (struct mode on).
 
+    Args:
+        overrides: Hydra overrides; ``hydra.*`` ones are left out.
+        config_name: the primary config (``train``, ``sweep``, ``compare``).
+        config_dir: the config folder.
+
     Raises:
-        ConfigError: naming a misspelled key and its nearest valid keys, or an unknown
-            group option and the available ones.
+        ConfigError: naming a misspelled key and its nearest valid keys, an unknown group
+            option and the available ones, or a bad override.
     """
     user = [o for o in overrides if not o.lstrip("+~").startswith(("hydra.", "hydra/"))]
     with _own_hydra(config_dir):
         try:
             cfg = compose(config_name=config_name, overrides=list(user))
-        except ConfigCompositionException as exc:
-            base = compose(config_name=config_name)
-            raise ConfigError(_explain(exc, list(config_keys(base)), config_dir)) from None
+        except HydraException as exc:
+            raise ConfigError(explain(exc, config_name, config_dir)) from None
     OmegaConf.set_struct(cfg, True)
     return cfg
 

@@ -29,8 +29,11 @@ def test_data_digits_picks_the_cnn_unless_a_backbone_is_given() -> None:
 
 
 def test_each_method_file_carries_solo_learn_defaults() -> None:
-    assert set(group_choices("method")) == {"simclr", "vicreg", "byol", "barlow_twins",
-                                            "mocov3", "dino", "simsiam"}
+    from sweeper.ssl.methods import METHODS
+
+    assert set(group_choices("method")) == set(METHODS) == {
+        "simclr", "vicreg", "byol", "barlow_twins", "mocov3", "dino", "simsiam", "nnclr",
+        "nnbyol", "nnsiam", "mocov2plus", "ressl", "swav"}
     simsiam = compose_config(["method=simsiam"])
     assert simsiam.optimizer.name == "sgd" and simsiam.optimizer.lr == 0.5
     byol = compose_config(["method=byol"])

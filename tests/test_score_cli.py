@@ -1,28 +1,17 @@
-"""The ``rankme-sweeper score`` command, run as a user runs it: the installed console script."""
+"""The ``rankme-sweeper score`` command, run as a user runs it (a process, the checkout's code)."""
 
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from tests.cli import run_cli
 from tests.metrics import reference as ref
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "digits_pixels.npy"
-
-
-def _cli() -> list[str]:
-    script = shutil.which("rankme-sweeper", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "sweeper.cli"]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*_cli(), *args], capture_output=True, text=True, timeout=120)
 
 
 def test_score_json_on_the_embedded_example() -> None:

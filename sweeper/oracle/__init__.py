@@ -1,7 +1,7 @@
 """Label-based oracle: linear probe and kNN on frozen features, selection comparison, statistics.
 
-Everything here works on feature arrays (pure functions); :mod:`sweeper.oracle.compare`
-wires it to an Optuna study.
+Everything here works on feature arrays and report rows (functions; no storage, no report
+files); ``rankme-sweeper compare`` (:mod:`sweeper.commands.compare`) wires it to a study.
 """
 
 from sweeper.oracle.evaluate import OracleResult, OracleSettings, choose_settings, evaluate_features

@@ -39,8 +39,8 @@ class OracleSettings:
     knn_ks: tuple[int, ...]
     val_fraction: float
     seed: int
-    max_iter: int = 200
-    device: str | None = None
+    max_iter: int
+    device: str | None
 
     @classmethod
     def from_config(cls, cfg: Mapping[str, Any]) -> OracleSettings:
@@ -50,6 +50,10 @@ class OracleSettings:
         if unknown:
             raise ValueError(f"unknown probe setting(s) {sorted(unknown)}; allowed: "
                              f"{sorted(allowed)}")
+        missing = allowed - set(cfg)
+        if missing:
+            raise ValueError(f"probe setting(s) {sorted(missing)} missing; conf/compare.yaml "
+                             "lists every key")
         wds = tuple(float(w) for w in cfg["weight_decays"])
         ks = tuple(int(k) for k in cfg["knn_ks"])
         if not wds or min(wds) < 0:
@@ -61,8 +65,8 @@ class OracleSettings:
         if not 0.0 < float(cfg["val_fraction"]) < 1.0:
             raise ValueError(f"probe.val_fraction must be in (0, 1), got {cfg['val_fraction']}")
         return cls(weight_decays=wds, knn_ks=ks, val_fraction=float(cfg["val_fraction"]),
-                   seed=int(cfg["seed"]), max_iter=int(cfg.get("max_iter", 200)),
-                   device=cfg.get("device"))
+                   seed=int(cfg["seed"]), max_iter=int(cfg["max_iter"]),
+                   device=cfg["device"])
 
 
 @dataclass(frozen=True)

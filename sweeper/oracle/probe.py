@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from sweeper.oracle.threads import threads_for
+from sweeper.runtime import threads_for
 
 __all__ = ["LinearProbe"]
 

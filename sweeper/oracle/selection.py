@@ -3,8 +3,11 @@
 A *row* is one finished trial as a dict: ``number``, ``method``, ``params`` (dotted keys),
 the label-free metrics (``rankme``, ``alpha_req``, ...), and the oracle's accuracies
 (``val_acc``, ``test_acc``, ``knn_val_acc``, ``knn_test_acc``, and per dataset under
-``datasets``). Label-free criteria read metric values only; the oracle pick reads the
-validation accuracy only; test accuracies are only reported.
+``datasets``), its Optuna ``state`` and training ``status``. Label-free criteria read metric
+values only; the oracle pick reads the validation accuracy only; test accuracies are only
+reported. Trials stopped early (pruned or diverged) are left out of the selection and the
+correlations unless asked for (:func:`selection_report`): a run pruned at epoch 3 is not a
+candidate configuration of the same kind as one trained to the end.
 """
 
 from __future__ import annotations
@@ -13,16 +16,21 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sweeper.metrics.registry import METRICS
+from sweeper.metrics.registry import METRICS, label_of
 from sweeper.oracle.statistics import rank_correlation
 
 __all__ = [
     "METRIC_DIRECTIONS",
+    "STOP_STATUSES",
+    "axes_without_lines",
     "correlations",
+    "mean_gaps",
     "pick",
     "select_within",
     "selection_by_axis",
     "selection_by_method",
+    "selection_report",
+    "stopped_reason",
 ]
 
 Row = Mapping[str, Any]
@@ -31,6 +39,9 @@ Row = Mapping[str, Any]
 METRIC_DIRECTIONS: dict[str, str] = {m.name: "max" if m.direction == "maximize" else "min"
                                      for m in METRICS if m.selects}
 
+# Training statuses (metrics.json) of a run that ended before its last epoch.
+STOP_STATUSES = ("pruned", "diverged")
+
 
 def _value(row: Row, key: str) -> float | None:
     value = row.get(key)
@@ -38,6 +49,26 @@ def _value(row: Row, key: str) -> float | None:
         return None
     value = float(value)
     return value if math.isfinite(value) else None
+
+
+def stopped_reason(row: Row) -> str | None:
+    """``"diverged"`` or ``"pruned"`` for a trial that ended early, ``None`` otherwise.
+
+    The training status (``metrics.json``) names it; Optuna's ``PRUNED`` state counts as
+    pruned whatever the run wrote.
+
+    Example:
+        >>> stopped_reason({"state": "PRUNED", "status": "completed"})
+        'pruned'
+        >>> stopped_reason({"state": "COMPLETE", "status": "diverged"})
+        'diverged'
+        >>> stopped_reason({"state": "COMPLETE", "status": "completed"}) is None
+        True
+    """
+    status = row.get("status")
+    if status in STOP_STATUSES:
+        return str(status)
+    return "pruned" if row.get("state") == "PRUNED" else None
 
 
 def _group(rows: Iterable[Row], key: str) -> dict[str, list[Row]]:
@@ -106,35 +137,58 @@ def selection_by_method(rows: Sequence[Row], metrics: Sequence[str], **kwargs: A
             for m, group in sorted(_group(rows, "method").items())}
 
 
+def _axis_lines(group: Sequence[Row], axis: str) -> list[list[Row]]:
+    """The rows of ``group`` by the values of every param but ``axis``; only the groups with
+    at least two distinct values on ``axis`` (a line to select along)."""
+    lines: dict[str, list[Row]] = {}
+    for row in group:
+        params = row.get("params", {})
+        if axis in params:
+            fixed = {k: v for k, v in sorted(params.items()) if k != axis}
+            lines.setdefault(repr(fixed), []).append(row)
+    return [line for line in lines.values()
+            if len({repr(r["params"][axis]) for r in line}) >= 2]
+
+
 def selection_by_axis(rows: Sequence[Row], metrics: Sequence[str], axes: Sequence[str],
                       **kwargs: Any) -> dict[str, dict[str, list[dict[str, Any]]]]:
     """Selection along each swept axis, the paper's one-hyperparameter-at-a-time sweeps.
 
     For each method and each axis, the rows are grouped by the values of all *other*
     params; each group with at least two distinct values on the axis is one line, and the
-    picks are made within it.
+    picks are made within it (:func:`axes_without_lines` says why an axis has none).
 
     Returns:
         ``{method: {axis: [{"fixed": {...}, "trials": [...], "selection": {...}}]}}``.
     """
-    out: dict[str, dict[str, list[dict[str, Any]]]] = {}
+    return {method: {axis: [
+        {"fixed": {k: v for k, v in sorted(line[0]["params"].items()) if k != axis},
+         "trials": [int(r["number"]) for r in line],
+         "selection": select_within(line, metrics, **kwargs)}
+        for line in _axis_lines(group, axis)] for axis in axes}
+        for method, group in sorted(_group(rows, "method").items())}
+
+
+def axes_without_lines(rows: Sequence[Row], axes: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Why an axis has no line in :func:`selection_by_axis`, per method: ``{method: {axis:
+    reason}}``, only for the axes of the method's own params without any line."""
+    out: dict[str, dict[str, str]] = {}
     for method, group in sorted(_group(rows, "method").items()):
-        per_axis: dict[str, list[dict[str, Any]]] = {}
         for axis in axes:
-            lines: dict[str, list[Row]] = {}
-            for row in group:
-                params = row.get("params", {})
-                if axis not in params:
-                    continue
-                fixed = {k: v for k, v in sorted(params.items()) if k != axis}
-                lines.setdefault(repr(fixed), []).append(row)
-            per_axis[axis] = [
-                {"fixed": {k: v for k, v in sorted(line[0]["params"].items()) if k != axis},
-                 "trials": [int(r["number"]) for r in line],
-                 "selection": select_within(line, metrics, **kwargs)}
-                for line in lines.values()
-                if len({repr(r["params"][axis]) for r in line}) >= 2]
-        out[method] = per_axis
+            if _axis_lines(group, axis):
+                continue
+            on_axis = [r for r in group if axis in r.get("params", {})]
+            values = {repr(r["params"][axis]) for r in on_axis}
+            if not on_axis:
+                continue  # another method's param
+            if len(values) < 2:
+                reason = (f"one value, {on_axis[0]['params'][axis]}, in {len(on_axis)} "
+                          "trial(s): nothing to compare along it")
+            else:
+                reason = (f"{len(values)} values, but no two trials that differ in it share "
+                          "every other param; lines need a one-at-a-time or grid sweep, and a "
+                          "random or TPE search moves every param at once")
+            out.setdefault(method, {})[axis] = reason
     return out
 
 
@@ -154,4 +208,86 @@ def correlations(rows: Sequence[Row], metrics: Sequence[str], acc_key: str = "te
             xs, ys = zip(*pairs, strict=True)
             per_metric[metric] = rank_correlation(xs, ys, n_boot=n_boot, seed=seed)
         out[method] = per_metric
+    return out
+
+
+def mean_gaps(selection: Mapping[str, Mapping[str, Any]],
+              metrics: Sequence[str]) -> dict[str, float | None]:
+    """Mean over methods of each criterion's gap (the paper's headline: RankMe lost ~0.4
+    points of ImageNet accuracy on average against the label-based choice)."""
+    out: dict[str, float | None] = {}
+    for metric in metrics:
+        gaps = [sel[metric]["gap"] for sel in selection.values()
+                if metric in sel and sel[metric]["gap"] is not None]
+        out[metric] = sum(gaps) / len(gaps) if gaps else None
+    return out
+
+
+def selection_report(rows: Sequence[Row], metrics: Sequence[str], *, datasets: Sequence[str],
+                     include_stopped: bool, per_axis: bool, n_boot: int,
+                     seed: int) -> dict[str, Any]:
+    """The selection half of ``report.json``: picks, gaps and correlations, per method.
+
+    Trials stopped early (:func:`stopped_reason`) are left out of every pick and correlation
+    unless ``include_stopped``; the rows themselves all stay in the report, marked.
+
+    Args:
+        rows: every evaluated trial.
+        metrics: the criteria asked for; those no row defines are left out, with a note.
+        datasets: the downstream datasets, in-domain first.
+        include_stopped: select and correlate among pruned and diverged trials too.
+        per_axis: also select along each swept param, the others held fixed.
+        n_boot: bootstrap resamples of each correlation's confidence interval.
+        seed: the bootstrap's seed.
+
+    Returns:
+        ``metrics`` (those with values), ``metrics_without_values``, ``stopped``
+        (``included``, ``trials``: ``[{number, reason}]``, ``left_out``: trial numbers),
+        ``notes`` (one line each), ``selection``, ``selection_knn``, ``correlation``,
+        ``correlation_knn``, ``mean_gap``; with ``per_axis``, ``selection_by_axis`` and
+        ``axes_without_lines``.
+
+    Raises:
+        ValueError: for a metric without a selection direction.
+    """
+    unknown = [m for m in metrics if m not in METRIC_DIRECTIONS]
+    if unknown:
+        raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(METRIC_DIRECTIONS)}")
+    measured = [m for m in metrics if any(_value(r, m) is not None for r in rows)]
+    empty = [m for m in metrics if m not in measured]
+    stopped = [{"number": int(r["number"]), "reason": reason} for r in rows
+               if (reason := stopped_reason(r)) is not None]
+    left_out = set() if include_stopped else {s["number"] for s in stopped}
+    used = [r for r in rows if int(r["number"]) not in left_out]
+    notes = []
+    if empty:
+        notes.append(f"{', '.join(label_of(m) for m in empty)}: no value in any evaluated "
+                     "trial; left out of the tables and figures")
+    for method, group in sorted(_group(rows, "method").items()):
+        dropped = sum(int(r["number"]) in left_out for r in group)
+        n = len(group) - dropped
+        if n == 0:
+            notes.append(f"{method}: all {dropped} evaluated trial(s) stopped early and are "
+                         "left out: nothing selected (compare.include_stopped=true includes "
+                         "them)")
+        elif n < 3:
+            among = f" ({dropped} stopped early left out)" if dropped else ""
+            notes.append(f"{method}: {n} evaluated trial(s){among}; every criterion picks "
+                         f"among {n}, and rank correlations need at least 3 trials")
+    out: dict[str, Any] = {
+        "metrics": measured, "metrics_without_values": empty,
+        "stopped": {"included": include_stopped, "trials": stopped,
+                    "left_out": sorted(left_out)},
+        "notes": notes,
+        "selection": selection_by_method(used, measured, datasets=datasets),
+        "selection_knn": selection_by_method(used, measured, val_key="knn_val_acc",
+                                             test_key="knn_test_acc", datasets=datasets),
+        "correlation": correlations(used, measured, "test_acc", n_boot, seed),
+        "correlation_knn": correlations(used, measured, "knn_test_acc", n_boot, seed),
+    }
+    out["mean_gap"] = mean_gaps(out["selection"], measured)
+    if per_axis:
+        axes = sorted({k for r in rows for k in r.get("params", {})})
+        out["selection_by_axis"] = selection_by_axis(used, measured, axes, datasets=datasets)
+        out["axes_without_lines"] = axes_without_lines(used, axes)
     return out

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -28,6 +29,8 @@ def _spearman_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def _interval(values: np.ndarray) -> list[float] | None:
+    # scipy's own percentile interval is NaN as soon as one resample has a constant side; it
+    # is taken over the defined resamples instead (the same interval when all are defined).
     ok = values[np.isfinite(values)]
     # fewer than half the resamples defined: too few distinct trials for an interval
     if ok.size < max(2, values.size // 2):
@@ -40,11 +43,12 @@ def rank_correlation(metric: Sequence[float], accuracy: Sequence[float],
                      n_boot: int = 1000, seed: int = 0) -> dict[str, Any]:
     """Kendall's tau-b and Spearman's rho of ``metric`` against ``accuracy``, with intervals.
 
-    The 95% intervals are percentile bootstraps (Efron, 1979): the trials are resampled with
-    replacement ``n_boot`` times, the statistic recomputed on each resample, and the 2.5th
-    and 97.5th percentiles of the defined values taken. Resamples where either side is
-    constant have no rank correlation and are skipped; with fewer than half defined, the
-    interval is ``None``. Fewer than 3 trials, or a constant side, give ``None`` everywhere.
+    The 95% intervals are percentile bootstraps (Efron, 1979; ``scipy.stats.bootstrap``,
+    paired, seeded): the trials are resampled with replacement ``n_boot`` times, the
+    statistic recomputed on each resample, and the 2.5th and 97.5th percentiles of the
+    defined values taken. Resamples where either side is constant have no rank correlation
+    and are skipped; with fewer than half defined, the interval is ``None``. Fewer than 3
+    trials, or a constant side, give ``None`` everywhere.
 
     Returns:
         ``{"n", "kendall_tau", "kendall_p", "kendall_ci95", "spearman_rho", "spearman_p",
@@ -64,10 +68,31 @@ def rank_correlation(metric: Sequence[float], accuracy: Sequence[float],
     rho = stats.spearmanr(x, y)
     out.update(kendall_tau=_finite(tau.statistic), kendall_p=_finite(tau.pvalue),
                spearman_rho=_finite(rho.statistic), spearman_p=_finite(rho.pvalue))
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, x.size, size=(n_boot, x.size))
-    out["spearman_ci95"] = _interval(_spearman_rows(x[idx], y[idx]))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        taus = np.array([stats.kendalltau(x[i], y[i]).statistic for i in idx])
-    out["kendall_ci95"] = _interval(taus)
+    out["spearman_ci95"] = _interval(_bootstrap(x, y, _spearman_rows, n_boot, seed))
+    out["kendall_ci95"] = _interval(_bootstrap(x, y, _kendall_rows, n_boot, seed))
     return out
+
+
+def _kendall_rows(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b of each row pair (NaN for a constant row); scipy's kendalltau takes
+    one pair at a time."""
+    return np.array([stats.kendalltau(a, b).statistic for a, b in zip(x, y, strict=True)])
+
+
+def _bootstrap(x: np.ndarray, y: np.ndarray,
+               rows: Callable[[np.ndarray, np.ndarray], np.ndarray], n_boot: int,
+               seed: int) -> np.ndarray:
+    """The statistic on ``n_boot`` paired resamples of the trials (the same ones per seed)."""
+
+    def statistic(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
+        shape = a.shape[:-1]
+        return rows(a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])).reshape(shape)
+
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", stats.DegenerateDataWarning)
+        warnings.simplefilter("ignore", stats.ConstantInputWarning)
+        # random_state: scipy < 1.15 (the pinned floor is 1.11) has no rng= yet
+        result = stats.bootstrap((x, y), statistic, n_resamples=n_boot, paired=True,
+                                 vectorized=True, method="percentile",
+                                 random_state=np.random.default_rng(seed))
+    return np.asarray(result.bootstrap_distribution, dtype=np.float64)

@@ -1,7 +1,9 @@
 """The report's tables as plain rows: selection (the paper's Table 1 shape) and correlations.
 
 Accuracies are shown in percent, gaps in points (oracle pick's test accuracy minus the
-pick's); the data behind them stays in fractions in report.json.
+pick's); the data behind them stays in fractions in report.json. A gap of only a few test
+images says so, with the test set's size. Trials stopped early (pruned, diverged) carry
+their reason wherever their number appears.
 """
 
 from __future__ import annotations
@@ -13,17 +15,27 @@ from sweeper.metrics.registry import METRICS
 
 __all__ = [
     "CRITERION_LABELS",
+    "FEW_TEST_IMAGES",
+    "axis_notes",
     "axis_table",
     "bank_line",
     "correlation_table",
     "markdown",
     "mean_gap_line",
     "selection_table",
+    "stopped_caption",
+    "stopped_line",
+    "stopped_trials",
+    "trial_cell",
     "trials_table",
 ]
 
 CRITERION_LABELS: dict[str, str] = {"oracle": "Oracle (val acc)",
                                     **{m.name: m.label for m in METRICS}}
+
+# A gap of at most this many test images is shown as a count of images too: on a small test
+# set (360 digits) one image is 0.28 points, so such a gap is noise, not a ranking.
+FEW_TEST_IMAGES = 5
 
 
 def _pct(value: float | None) -> str:
@@ -36,17 +48,52 @@ def _num(value: Any) -> str:
     return f"{value:.3g}" if isinstance(value, float) else str(value)
 
 
+def stopped_trials(report: Mapping[str, Any]) -> dict[int, str]:
+    """Trial number -> ``"pruned"`` / ``"diverged"`` for each trial stopped early."""
+    return {int(s["number"]): str(s["reason"])
+            for s in report.get("stopped", {}).get("trials", [])}
+
+
+def trial_cell(report: Mapping[str, Any], number: int) -> str:
+    """A trial's number, with its reason when it stopped early (``"7 (pruned)"``)."""
+    reason = stopped_trials(report).get(int(number))
+    return str(number) if reason is None else f"{number} ({reason})"
+
+
+def _n_test(report: Mapping[str, Any], number: int) -> int | None:
+    """Size of the in-domain held-out split a trial's test accuracy counts."""
+    in_domain = report["datasets"][0]["name"]
+    for t in report["trials"]:
+        if t["number"] == number:
+            n = (t.get("datasets") or {}).get(in_domain, {}).get("n_test")
+            return int(n) if n else None
+    return None
+
+
+def _gap(report: Mapping[str, Any], gap: float | None, number: int) -> str:
+    """A gap in points; when it is a few test images, that count and the test set's size."""
+    if gap is None:
+        return "-"
+    cell = f"{100 * gap:+.2f}"
+    n_test = _n_test(report, number)
+    if n_test and gap != 0 and abs(images := round(gap * n_test)) <= FEW_TEST_IMAGES:
+        cell += f" (= {images:+d} of {n_test:,} test images)"
+    return cell
+
+
 def selection_table(report: Mapping[str, Any], key: str = "selection",
                     ) -> tuple[list[str], list[list[str]]]:
     """Header and rows: one row per method and criterion, as in the paper's Table 1.
 
-    Columns: method, criterion, picked trial, its metric value, in-domain test accuracy,
-    gap to the oracle pick (points), then the test accuracy on each out-of-distribution
-    dataset and their mean.
+    Columns: method, criterion, picked trial, the criterion's metric value (none for the
+    oracle), the pick's validation and in-domain test accuracy (%), its gap to the oracle
+    pick (points), then the test accuracy on each out-of-distribution dataset and their
+    mean.
     """
     datasets = [d["name"] for d in report["datasets"]]
     ood = datasets[1:]
-    header = ["Method", "Criterion", "Trial", "Value", f"{datasets[0]} test %", "Gap (pts)"]
+    header = ["Method", "Criterion", "Trial", "Metric value", "val %",
+              f"{datasets[0]} test %", "Gap (pts)"]
     header += [f"{name} %" for name in ood] + (["OOD mean %"] if ood else [])
     rows = []
     for method, picks in report[key].items():
@@ -54,10 +101,9 @@ def selection_table(report: Mapping[str, Any], key: str = "selection",
             if criterion not in picks:
                 continue
             p = picks[criterion]
-            gap = p.get("gap")
-            row = [method, CRITERION_LABELS.get(criterion, criterion), str(p["trial"]),
-                   _num(p.get("value", p.get("val_acc"))), _pct(p["test_acc"]),
-                   "-" if gap is None else f"{100 * gap:+.2f}"]
+            row = [method, CRITERION_LABELS.get(criterion, criterion),
+                   trial_cell(report, p["trial"]), _num(p.get("value")), _pct(p["val_acc"]),
+                   _pct(p["test_acc"]), _gap(report, p.get("gap"), p["trial"])]
             by_ds = p.get("test_acc_by_dataset", {})
             accs = [by_ds.get(name) for name in ood]
             row += [_pct(a) for a in accs]
@@ -70,17 +116,24 @@ def selection_table(report: Mapping[str, Any], key: str = "selection",
 
 def correlation_table(report: Mapping[str, Any], key: str = "correlation",
                       ) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: Kendall's tau and Spearman's rho (95% bootstrap CI) per metric."""
-    header = ["Method", "Metric", "n", "Kendall tau", "tau 95% CI", "Spearman rho",
-              "rho 95% CI"]
+    """Header and rows: Kendall's tau and Spearman's rho (95% bootstrap CI) per metric; n
+    counts the trials correlated, Stopped the method's trials stopped early."""
+    header = ["Method", "Metric", "n", "Stopped", "Kendall tau", "tau 95% CI",
+              "Spearman rho", "rho 95% CI"]
     rows = []
+    stopped = stopped_trials(report)
+    included = report.get("stopped", {}).get("included", False)
 
     def ci(value: Sequence[float] | None) -> str:
         return "-" if not value else f"[{value[0]:+.2f}, {value[1]:+.2f}]"
 
     for method, per_metric in report[key].items():
+        n_stopped = sum(t["method"] == method and t["number"] in stopped
+                        for t in report["trials"])
+        stop_cell = f"{n_stopped} {'included' if included else 'left out'}" if n_stopped \
+            else "0"
         for metric, c in per_metric.items():
-            rows.append([method, CRITERION_LABELS.get(metric, metric), str(c["n"]),
+            rows.append([method, CRITERION_LABELS.get(metric, metric), str(c["n"]), stop_cell,
                          "-" if c["kendall_tau"] is None else f"{c['kendall_tau']:+.3f}",
                          ci(c["kendall_ci95"]),
                          "-" if c["spearman_rho"] is None else f"{c['spearman_rho']:+.3f}",
@@ -107,6 +160,35 @@ def bank_line(report: Mapping[str, Any]) -> str:
             f"values the pruner read used {sizes('monitor_bank_size')}.")
 
 
+def stopped_line(report: Mapping[str, Any]) -> str:
+    """One line: the rule on trials stopped early, and which trials it concerns."""
+    stopped = stopped_trials(report)
+    rule = ("Trials stopped early (Optuna state PRUNED, or training status pruned or "
+            "diverged)")
+    if not stopped:
+        return f"{rule}: none; every evaluated trial trained to the end."
+    listed = ", ".join(f"{n} ({r})" for n, r in sorted(stopped.items()))
+    total = len(report["trials"])
+    if report.get("stopped", {}).get("included", False):
+        return (f"{rule} are included in the selection and the correlations "
+                f"(compare.include_stopped=true): {len(stopped)} of {total} evaluated trials, "
+                f"marked in the tables and figures: {listed}.")
+    return (f"{rule} are left out of the selection and the correlations; they stay in the "
+            f"tables and figures, marked: {len(stopped)} of {total} evaluated trials left out: "
+            f"{listed}. compare.include_stopped=true includes them.")
+
+
+def stopped_caption(report: Mapping[str, Any]) -> str:
+    """The trials stopped early in a few words (under the selection table's image)."""
+    stopped = stopped_trials(report)
+    if not stopped:
+        return ""
+    how = ("included in" if report.get("stopped", {}).get("included", False)
+           else "left out of")
+    listed = ", ".join(f"{n} ({r})" for n, r in sorted(stopped.items()))
+    return f"Stopped early, {how} the selection: {listed}"
+
+
 def mean_gap_line(report: Mapping[str, Any]) -> str:
     """One line: each criterion's gap to the oracle, averaged over methods, in points."""
     parts = [f"{CRITERION_LABELS.get(m, m)} {100 * g:+.2f}"
@@ -115,12 +197,23 @@ def mean_gap_line(report: Mapping[str, Any]) -> str:
 
 
 def trials_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
-    """Header and rows: every evaluated trial with its params, metrics and accuracies."""
+    """Header and rows: every evaluated trial with its params, metrics and accuracies; Run
+    says whether it trained to the end or stopped early (and then, whether it was selected
+    among)."""
     metrics = [m for m in report["metrics"]
                if any(t.get(m) is not None for t in report["trials"])]
-    header = ["Trial", "Method", "Params", *[CRITERION_LABELS.get(m, m) for m in metrics],
+    stopped = stopped_trials(report)
+    included = report.get("stopped", {}).get("included", False)
+
+    def run(number: int) -> str:
+        if number not in stopped:
+            return "completed"
+        return f"{stopped[number]}, {'included' if included else 'left out'}"
+
+    header = ["Trial", "Method", "Run", "Params",
+              *[CRITERION_LABELS.get(m, m) for m in metrics],
               "Bank", "val %", "test %", "kNN test %"]
-    rows = [[str(t["number"]), str(t["method"]),
+    rows = [[str(t["number"]), str(t["method"]), run(t["number"]),
              ", ".join(f"{k}={_num(v)}" for k, v in sorted(t["params"].items())),
              *[_num(t.get(m)) for m in metrics], _num(t.get("objective_bank_size")),
              _pct(t["val_acc"]), _pct(t["test_acc"]), _pct(t["knn_test_acc"])]
@@ -130,7 +223,8 @@ def trials_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
 
 def _pick_cell(report: Mapping[str, Any], entry: Mapping[str, Any], axis: str) -> str:
     trial = next(t for t in report["trials"] if t["number"] == entry["trial"])
-    return f"{_num(trial['params'][axis])} (#{entry['trial']}, {_pct(entry['test_acc'])}%)"
+    return (f"{_num(trial['params'][axis])} (#{trial_cell(report, entry['trial'])}, "
+            f"{_pct(entry['test_acc'])}%)")
 
 
 def axis_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -143,10 +237,16 @@ def axis_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
                 sel = line["selection"]
                 if "oracle" not in sel or "rankme" not in sel:
                     continue
-                gap = sel["rankme"]["gap"]
                 fixed = ", ".join(f"{k}={_num(v)}" for k, v in line["fixed"].items())
                 rows.append([method, axis, fixed, str(len(line["trials"])),
                              _pick_cell(report, sel["oracle"], axis),
                              _pick_cell(report, sel["rankme"], axis),
-                             "-" if gap is None else f"{100 * gap:+.2f}"])
+                             _gap(report, sel["rankme"]["gap"], sel["rankme"]["trial"])])
     return header, rows
+
+
+def axis_notes(report: Mapping[str, Any]) -> list[str]:
+    """One line per method and swept axis without a line to select along, saying why."""
+    return [f"{method}, {axis}: no line to select along: {reason}."
+            for method, axes in report.get("axes_without_lines", {}).items()
+            for axis, reason in axes.items()]

@@ -11,12 +11,15 @@ from typing import Any
 from sweeper.report.figures import rankme_over_epochs, rankme_vs_accuracy, table_figure
 from sweeper.report.html import render_html
 from sweeper.report.tables import (
+    axis_notes,
     axis_table,
     bank_line,
     correlation_table,
     markdown,
     mean_gap_line,
     selection_table,
+    stopped_caption,
+    stopped_line,
     trials_table,
 )
 
@@ -39,18 +42,21 @@ def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> 
     lines = [f"# Study `{study['name']}`", "",
              f"{study['n_evaluated']} of {study['n_trials']} trials evaluated. Accuracies in "
              "percent (linear probe on frozen features; settings chosen on a validation split "
-             "carved from train); gap = oracle pick minus this pick, in points. Value: the "
-             "criterion's metric (for the oracle, its validation accuracy).", "",
-             bank_line(report), ""]
+             "carved from train); gap = oracle pick minus this pick, in points. Metric value: "
+             "the criterion's own value.", "",
+             bank_line(report), "", f"**{stopped_line(report)}**", ""]
     lines += [f"> {n}" for n in report["notes"]] + [""]
     lines += ["## Selection (linear probe)", "", markdown(*selection_table(report)), "",
               mean_gap_line(report), "",
               "## Selection (kNN)", "", markdown(*selection_table(report, "selection_knn")), "",
               "## Rank correlation with test accuracy", "",
               markdown(*correlation_table(report)), ""]
-    if report.get("selection_by_axis"):
-        lines += ["## Along each swept axis (the other params fixed)", "",
-                  markdown(*axis_table(report)), ""]
+    if "selection_by_axis" in report:
+        lines += ["## Along each swept axis (the other params fixed)", ""]
+        header, rows = axis_table(report)
+        if rows:
+            lines += [markdown(header, rows), ""]
+        lines += [f"> {n}" for n in axis_notes(report)] + [""]
     lines += ["## Trials", "", markdown(*trials_table(report)), ""]
     lines += [f"![{caption}]({path.name})" for caption, path in figures.items()]
     return "\n".join(lines) + "\n"
@@ -80,7 +86,8 @@ def write_report(report: Mapping[str, Any], folder: Path,
             data, folder / "rankme_vs_accuracy.png"),
         "RankMe over epochs": rankme_over_epochs(data, folder / "rankme_over_epochs.png"),
         "Selection table": table_figure(*selection_table(data), "Selection (linear probe)",
-                                        folder / "selection_table.png"),
+                                        folder / "selection_table.png",
+                                        caption=stopped_caption(data)),
     }
     paths = {"json": folder / "report.json", "md": folder / "report.md",
              "html": folder / "report.html"}
@@ -89,6 +96,7 @@ def write_report(report: Mapping[str, Any], folder: Path,
     paths["html"].write_text(render_html(data, figures))
     for note in data["notes"]:
         echo(f"note: {note}")
+    echo(stopped_line(data))
     print_selection(data, echo)
     echo(mean_gap_line(data))
     echo(f"report: {paths['html'].resolve()}")

@@ -11,10 +11,12 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["BACKBONES", "DigitsCNN", "SmallCNN", "build_backbone"]
+__all__ = ["BACKBONES", "DigitsCNN", "SmallCNN", "build_backbone", "cifar_stem"]
 
-# Images up to this size get the CIFAR stem (ResNets) or 4-pixel patches (ViTs), as in
-# solo-learn: an ImageNet stem would shrink a 32 px image to 8 px before the first block.
+# Images up to this size get the CIFAR stem (ResNets) or 4-pixel patches (ViTs), as solo-learn
+# does for CIFAR: an ImageNet stem would shrink a 32 px image to 8 px before the first block.
+# solo-learn picks the stem by dataset (cifar10/cifar100); a solo-learn checkpoint's
+# args.json names its dataset and ``small_stem`` then follows it.
 SMALL_IMAGE = 64
 
 
@@ -70,17 +72,25 @@ class SmallCNN(nn.Module):
         return self.layers(x)
 
 
+def cifar_stem(in_channels: int = 3) -> nn.Conv2d:
+    """solo-learn's CIFAR stem: a 3x3 convolution, stride 1, padding 2, no bias (the max-pool
+    after it is removed)."""
+    return nn.Conv2d(in_channels, 64, kernel_size=3, stride=1, padding=2, bias=False)
+
+
 def _resnet(arch: str) -> Callable[..., tuple[nn.Module, int]]:
-    def build(in_channels: int, image_size: int, **kwargs: Any) -> tuple[nn.Module, int]:
+    def build(in_channels: int, image_size: int, small_stem: bool | None = None,
+              **kwargs: Any) -> tuple[nn.Module, int]:
         import torchvision
 
+        small = image_size <= SMALL_IMAGE if small_stem is None else small_stem
         net = getattr(torchvision.models, arch)(weights=None, **kwargs)
-        if image_size <= SMALL_IMAGE or in_channels != 3:
-            stride = 1 if image_size <= SMALL_IMAGE else 2
-            net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=stride, padding=1,
-                                  bias=False)
-        if image_size <= SMALL_IMAGE:
+        if small:
+            net.conv1 = cifar_stem(in_channels)
             net.maxpool = nn.Identity()
+        elif in_channels != 3:
+            net.conv1 = nn.Conv2d(in_channels, 64, kernel_size=3, stride=2, padding=1,
+                                  bias=False)
         dim = net.fc.in_features
         net.fc = nn.Identity()
         return net, dim
@@ -89,8 +99,14 @@ def _resnet(arch: str) -> Callable[..., tuple[nn.Module, int]]:
 
 
 def _vit(arch: str) -> Callable[..., tuple[nn.Module, int]]:
-    def build(in_channels: int, image_size: int, **kwargs: Any) -> tuple[nn.Module, int]:
+    def build(in_channels: int, image_size: int, small_stem: bool | None = None,
+              **kwargs: Any) -> tuple[nn.Module, int]:
         import timm
+
+        img_size = kwargs.pop("img_size", image_size)  # solo-learn's yamls repeat the crop
+        if int(img_size) != image_size:
+            raise ValueError(f"{arch}: backbone.kwargs.img_size is {img_size} but the crop size "
+                             f"is {image_size}; the ViT is built for the crop size")
 
         patch = kwargs.pop("patch_size", 4 if image_size <= SMALL_IMAGE else 16)
         if image_size % patch:
@@ -103,12 +119,14 @@ def _vit(arch: str) -> Callable[..., tuple[nn.Module, int]]:
     return build
 
 
-def _digits_cnn(in_channels: int, image_size: int, **kwargs: Any) -> tuple[nn.Module, int]:
+def _digits_cnn(in_channels: int, image_size: int, small_stem: bool | None = None,
+                **kwargs: Any) -> tuple[nn.Module, int]:
     net = DigitsCNN(in_channels, **kwargs)
     return net, net.num_features
 
 
-def _small_cnn(in_channels: int, image_size: int, **kwargs: Any) -> tuple[nn.Module, int]:
+def _small_cnn(in_channels: int, image_size: int, small_stem: bool | None = None,
+               **kwargs: Any) -> tuple[nn.Module, int]:
     if "widths" in kwargs:
         kwargs["widths"] = tuple(int(w) for w in kwargs["widths"])
     net = SmallCNN(in_channels, **kwargs)
@@ -126,8 +144,12 @@ BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
 
 
 def build_backbone(name: str, in_channels: int, image_size: int,
-                   kwargs: Mapping[str, Any] | None = None) -> tuple[nn.Module, int]:
+                   kwargs: Mapping[str, Any] | None = None, small_stem: bool | None = None
+                   ) -> tuple[nn.Module, int]:
     """Build backbone ``name`` for ``in_channels`` x ``image_size`` px images.
+
+    ``small_stem`` forces the CIFAR stem on or off; None picks it for images up to
+    ``SMALL_IMAGE`` px.
 
     Returns:
         The module (images -> ``B x K`` features) and K.
@@ -137,4 +159,4 @@ def build_backbone(name: str, in_channels: int, image_size: int,
     """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
-    return BACKBONES[name](in_channels, image_size, **dict(kwargs or {}))
+    return BACKBONES[name](in_channels, image_size, small_stem=small_stem, **dict(kwargs or {}))

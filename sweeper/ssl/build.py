@@ -12,7 +12,7 @@ from omegaconf import DictConfig, OmegaConf
 from sweeper.config import ConfigError, check_choices, complete_config
 from sweeper.ssl.backbones import BACKBONES, build_backbone
 from sweeper.ssl.data import DATASETS, EpochBatchSampler, ImageSet, build_dataset, make_loader
-from sweeper.ssl.methods import METHODS, SSLMethod, build_method
+from sweeper.ssl.methods import METHODS, SSLMethod, build_method, refusal
 from sweeper.ssl.optim import OPTIMIZERS, SCHEDULERS
 from sweeper.ssl.views import BatchViews, EvalView, crop_size_of
 
@@ -25,6 +25,9 @@ def checked_config(cfg: DictConfig) -> DictConfig:
     Raises:
         ConfigError: naming the bad value and the allowed ones.
     """
+    reason = refusal(str(OmegaConf.select(cfg, "method", default="")))
+    if reason:  # before composing: a refused method has no conf/method file
+        raise ConfigError(reason)
     cfg = complete_config(cfg)
     check_choices(cfg)
     for what, value, allowed in (

@@ -3,18 +3,32 @@
 A checkpoint is read with ``torch.load(..., weights_only=True)``: tensors, numbers,
 strings, lists and dicts, never Python objects that would run code when unpickled.
 Ours are Lightning checkpoints whose ``state_dict`` holds ``method.backbone.*`` and whose
-``rankme_sweeper`` entry holds the run's resolved config; solo-learn's hold ``backbone.*``.
+``rankme_sweeper`` entry holds the run's resolved config; solo-learn's hold ``backbone.*``
+and are saved beside the ``args.json`` that solo-learn writes (its resolved config: method,
+backbone, dataset, augmentations), which :func:`solo_learn_args` reads.
 """
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 from typing import Any
 
 import torch
 
-__all__ = ["backbone_state", "load_checkpoint", "stored_config"]
+__all__ = ["SOLO_EVAL_NORMALIZATION", "backbone_state", "load_checkpoint", "solo_learn_args",
+           "stored_config"]
+
+_CIFAR = ((0.4914, 0.4822, 0.4465), (0.247, 0.243, 0.261))
+_IMAGENET = ((0.485, 0.456, 0.406), (0.229, 0.224, 0.225))
+# The (mean, std) solo-learn's evaluation pipelines normalize with, per dataset
+# (solo/data/classification_dataloader.py: CIFAR-100 too uses CIFAR-10's numbers).
+SOLO_EVAL_NORMALIZATION: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "cifar10": _CIFAR, "cifar100": _CIFAR,
+    "stl10": ((0.4914, 0.4823, 0.4466), (0.247, 0.243, 0.261)),
+    "imagenet": _IMAGENET, "imagenet100": _IMAGENET, "custom": _IMAGENET,
+}
 
 _PREFIXES = ("method.backbone.", "backbone.", "module.backbone.")
 
@@ -43,6 +57,29 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
         raise ValueError(f"checkpoint {str(p)!r} holds a {type(ckpt).__name__}, not a dict "
                          "with a state_dict")
     return ckpt
+
+
+def solo_learn_args(checkpoint: str | Path) -> dict[str, Any] | None:
+    """The ``args.json`` solo-learn saved beside ``checkpoint`` (None when there is none).
+
+    Raises:
+        ValueError: if the file is not a JSON object naming a method, a backbone and a
+            dataset.
+    """
+    path = Path(checkpoint).parent / "args.json"
+    if not path.is_file():
+        return None
+    try:
+        args = json.loads(path.read_text())
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"{str(path)!r} is not readable JSON: {exc}") from None
+    ok = (isinstance(args, dict) and isinstance(args.get("backbone"), dict)
+          and isinstance(args.get("data"), dict) and "method" in args
+          and "name" in args["backbone"] and "dataset" in args["data"])
+    if not ok:
+        raise ValueError(f"{str(path)!r} is not solo-learn's args.json: it needs method, "
+                         "backbone.name and data.dataset")
+    return args
 
 
 def stored_config(ckpt: dict[str, Any]) -> dict[str, Any] | None:

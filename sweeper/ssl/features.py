@@ -1,7 +1,9 @@
 """Frozen backbone features of a checkpoint, per split, for label-free scores and oracles.
 
-The backbone architecture comes from the config stored in our checkpoints (or, for a
-solo-learn checkpoint, from ``cfg.backbone``); the data and the un-augmented eval view
+The backbone architecture comes from the config stored in our checkpoints, or, for a
+solo-learn checkpoint, from the ``args.json`` beside it (backbone, its kwargs, the CIFAR
+stem for cifar10/cifar100, the crop size, and solo-learn's evaluation normalization for the
+dataset); without either, from ``cfg.backbone``. The data and the un-augmented eval view
 (centre crop to the training crop size, normalize) come from ``cfg``.
 """
 
@@ -15,7 +17,13 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 
 from sweeper.ssl.backbones import build_backbone
-from sweeper.ssl.checkpoints import backbone_state, load_checkpoint, stored_config
+from sweeper.ssl.checkpoints import (
+    SOLO_EVAL_NORMALIZATION,
+    backbone_state,
+    load_checkpoint,
+    solo_learn_args,
+    stored_config,
+)
 from sweeper.ssl.data import EpochBatchSampler, available_splits, build_dataset, make_loader
 from sweeper.ssl.views import EvalView, crop_size_of
 
@@ -34,15 +42,21 @@ def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, D
     ckpt = load_checkpoint(checkpoint)
     cfg = checked_config(cfg)
     stored = stored_config(ckpt)
+    small_stem = None
     if stored is not None:
         cfg = cfg.copy()
         OmegaConf.set_struct(cfg, False)
         cfg.backbone = stored["backbone"]
         cfg.data.channels = stored["data"]["channels"]
         cfg.augmentations = stored["augmentations"]
+    else:
+        args = solo_learn_args(checkpoint)
+        if args is not None:
+            cfg, small_stem = _solo_learn_config(cfg, args, checkpoint)
     net, _ = build_backbone(str(cfg.backbone.name), int(cfg.data.channels),
                             crop_size_of(cfg.augmentations),
-                            OmegaConf.to_container(cfg.backbone.kwargs, resolve=True))  # type: ignore[arg-type]
+                            OmegaConf.to_container(cfg.backbone.kwargs, resolve=True),  # type: ignore[arg-type]
+                            small_stem=small_stem)
     state = backbone_state(ckpt)
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
@@ -50,6 +64,31 @@ def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, D
             f"checkpoint {str(checkpoint)!r} does not fit backbone {cfg.backbone.name!r}: "
             f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}")
     return net.eval(), cfg
+
+
+def _solo_learn_config(cfg: DictConfig, args: dict, checkpoint: Path
+                       ) -> tuple[DictConfig, bool]:
+    """``cfg`` with the backbone, crop size and normalization of a solo-learn run, and
+    whether its ResNet had the CIFAR stem (solo-learn: dataset cifar10 or cifar100)."""
+    from sweeper.ssl.backbones import BACKBONES
+
+    dataset, name = str(args["data"]["dataset"]), str(args["backbone"]["name"])
+    if name not in BACKBONES:
+        raise ValueError(f"checkpoint {str(checkpoint)!r}: its args.json names backbone "
+                         f"{name!r}, which this project does not build; it builds: "
+                         f"{', '.join(BACKBONES)}")
+    if dataset != "custom" and dataset != str(cfg.data.dataset):
+        raise ValueError(f"checkpoint {str(checkpoint)!r} was trained on {dataset} (its "
+                         f"args.json) but the data given is {cfg.data.dataset}: name its data, "
+                         f"e.g. data={dataset} data.train_path=DIR")
+    cfg = cfg.copy()
+    OmegaConf.set_struct(cfg, False)
+    cfg.backbone = {"name": name, "kwargs": args["backbone"].get("kwargs") or {}}
+    crops = args.get("augmentations") or [{"crop_size": crop_size_of(cfg.augmentations)}]
+    cfg.augmentations = [{"crop_size": int(crops[0]["crop_size"])}]
+    mean, std = SOLO_EVAL_NORMALIZATION.get(dataset, (cfg.data.mean, cfg.data.std))
+    cfg.data.mean, cfg.data.std, cfg.data.channels = list(mean), list(std), 3
+    return cfg, dataset in ("cifar10", "cifar100")
 
 
 @torch.no_grad()

@@ -12,13 +12,14 @@ its peers (:func:`~sweeper.metrics.spectral_metrics`), optionally LiDAR on augme
 When the bank has fewer images than an embedding has dimensions, the accumulator solves
 the smaller N x N form of the same spectrum by itself. The results are logged,
 kept in ``history`` (saved in checkpoints) and passed to ``on_monitor(epoch, metrics)``,
-which may stop the run by raising :class:`StopTraining`.
+which may stop the run by returning a status such as ``"pruned"``.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 import lightning as L
@@ -31,22 +32,23 @@ from sweeper.ssl.views import BatchViews, EvalView
 if TYPE_CHECKING:
     from sweeper.ssl.methods import SSLMethod
 
-__all__ = ["PEERS", "RankMeMonitor", "StopTraining", "embedding_metrics"]
+__all__ = ["PEERS", "LidarViews", "OnMonitor", "RankMeMonitor", "embedding_metrics"]
 
 PEERS = SPECTRAL
-OnMonitor = Callable[[int, dict[str, float]], None]
+# on_monitor(epoch, metrics) -> None to go on, or a status (e.g. "pruned") that stops the run
+# after this epoch; the run keeps its last checkpoint and metrics.json records the status.
+OnMonitor = Callable[[int, dict[str, float]], str | None]
 
 
-class StopTraining(Exception):
-    """Raised by an ``on_monitor`` callback to end a run early, e.g. ``StopTraining("pruned")``.
+@dataclass(frozen=True)
+class LidarViews:
+    """What LiDAR is measured on: ``n_augmentations`` views (``views``) of each of the
+    monitor bank's first ``n_images`` images, with ridge ``delta``."""
 
-    The run stops after the current epoch, keeps its last checkpoint and writes
-    ``metrics.json`` with ``status`` set to this exception's ``status``.
-    """
-
-    def __init__(self, status: str = "pruned") -> None:
-        super().__init__(status)
-        self.status = status
+    views: BatchViews
+    n_images: int
+    n_augmentations: int
+    delta: float
 
 
 def embedding_metrics(features: SpectrumAccumulator, projections: SpectrumAccumulator
@@ -70,19 +72,19 @@ class RankMeMonitor(L.Callback):
             stopped early); None: no objective measurement.
         eval_view: the un-augmented transform (centre crop + normalize).
         every_n_epochs: measure after epochs ``n, 2n, ...`` and after the last epoch.
-        on_monitor: called with ``(epoch, metrics)``; may raise :class:`StopTraining`.
-        lidar_views: augmentations for LiDAR (None: no LiDAR).
-        lidar_images: number of bank images LiDAR uses.
-        lidar_augmentations: augmented views per image for LiDAR (q).
-        lidar_delta: LiDAR's ridge.
+        on_monitor: called with ``(epoch, metrics)``; returns None to go on, or a status
+            (e.g. ``"pruned"``) that stops the run after this epoch.
+        lidar: what LiDAR is measured on (None: no LiDAR).
         enabled: when False only the epochs are timed (``epoch_seconds``), nothing measured.
+
+    ``every_n_epochs``, ``enabled`` and LiDAR's settings have no defaults here: they are
+    ``monitor.*`` in conf/train.yaml.
     """
 
-    def __init__(self, bank: Iterable[Any], eval_view: EvalView, every_n_epochs: int = 1,
-                 on_monitor: OnMonitor | None = None,
-                 objective_bank: Iterable[Any] | None = None, lidar_views: BatchViews | None = None,
-                 lidar_images: int = 1000, lidar_augmentations: int = 8,
-                 lidar_delta: float = 1e-4, enabled: bool = True) -> None:
+    def __init__(self, bank: Iterable[Any], eval_view: EvalView, *, every_n_epochs: int,
+                 enabled: bool, on_monitor: OnMonitor | None = None,
+                 objective_bank: Iterable[Any] | None = None,
+                 lidar: LidarViews | None = None) -> None:
         if every_n_epochs < 1:
             raise ValueError(f"monitor.every_n_epochs must be >= 1, got {every_n_epochs}")
         self.bank, self.eval_view, self.every = bank, eval_view, every_n_epochs
@@ -90,8 +92,7 @@ class RankMeMonitor(L.Callback):
         self.objective: dict[str, float] = {}
         self.objective_seconds = 0.0
         self.on_monitor = on_monitor
-        self.lidar_views, self.lidar_images = lidar_views, lidar_images
-        self.lidar_q, self.lidar_delta = lidar_augmentations, lidar_delta
+        self.lidar = lidar
         self.enabled = enabled
         self.history: list[dict[str, float]] = []
         self.epoch_seconds: list[float] = []
@@ -133,12 +134,13 @@ class RankMeMonitor(L.Callback):
         self.history.append({"epoch": epoch, **metrics})
         pl_module.log_dict({f"monitor/{k}": v for k, v in metrics.items()
                             if v == v and abs(v) != float("inf")}, on_epoch=True)
-        if self.on_monitor is not None:
-            try:
-                self.on_monitor(epoch, metrics)
-            except StopTraining as stop:
-                self.stop_status = stop.status
-                trainer.should_stop = True
+        status = None if self.on_monitor is None else self.on_monitor(epoch, metrics)
+        if status is not None:
+            if not isinstance(status, str) or not status:
+                raise TypeError(f"on_monitor returns None or a status such as 'pruned', "
+                                f"got {status!r}")
+            self.stop_status = status
+            trainer.should_stop = True
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # Still on the training device here (Lightning moves the model off it afterwards).
@@ -157,7 +159,7 @@ class RankMeMonitor(L.Callback):
         Args:
             pl_module: the training module.
             bank: the images; the per-epoch bank by default. LiDAR, when configured,
-                always uses the per-epoch bank's first ``lidar_images`` images.
+                always uses the per-epoch bank's first ``lidar.n_images`` images.
         """
         method = cast("SSLMethod", pl_module.method)
         was_training = method.training
@@ -171,24 +173,25 @@ class RankMeMonitor(L.Callback):
                     feats.update(f.float())
                     projs.update(p.float())
                 metrics = embedding_metrics(feats, projs)
-                if self.lidar_views is not None:
-                    metrics["lidar"] = self._lidar(pl_module, method)
+                if self.lidar is not None:
+                    metrics["lidar"] = self._lidar(pl_module, method, self.lidar)
         finally:
             method.train(was_training)
         return metrics
 
-    def _lidar(self, pl_module: L.LightningModule, method: Any) -> float:
+    def _lidar(self, pl_module: L.LightningModule, method: Any, spec: LidarViews) -> float:
         taken, chunks = 0, []
         for images, _ in self.bank:
-            images = images[: self.lidar_images - taken].to(pl_module.device)
+            images = images[: spec.n_images - taken].to(pl_module.device)
             views: list[torch.Tensor] = []
-            while len(views) < self.lidar_q:
-                views += self.lidar_views(images)  # type: ignore[misc]
-            chunks.append(torch.stack([method(v).float() for v in views[: self.lidar_q]], 1))
+            while len(views) < spec.n_augmentations:
+                views += spec.views(images)
+            chunks.append(torch.stack([method(v).float()
+                                       for v in views[: spec.n_augmentations]], 1))
             taken += images.shape[0]
-            if taken >= self.lidar_images:
+            if taken >= spec.n_images:
                 break
-        return float(lidar(torch.cat(chunks), delta=self.lidar_delta))
+        return float(lidar(torch.cat(chunks), delta=spec.delta))
 
 
 def _sync(device: torch.device) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 import torch
+from lightly.models.utils import get_weight_decay_parameters
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
@@ -18,13 +19,14 @@ SCHEDULERS = ("warmup_cosine", "cosine", "none")
 
 def _param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bool
                   ) -> list[dict[str, Any]]:
-    params = [p for p in model.parameters() if p.requires_grad]
     if not exclude_bias_n_norm:
+        params = [p for p in model.parameters() if p.requires_grad]
         return [{"params": params, "weight_decay": weight_decay}]
-    decay = [p for p in params if p.ndim > 1]
-    flat = [p for p in params if p.ndim <= 1]  # biases and norm scales/shifts
-    return [{"params": decay, "weight_decay": weight_decay},
-            {"params": flat, "weight_decay": 0.0}]
+    # lightly's split: norm layers' parameters and biases apart (for every shipped method and
+    # backbone the same parameters as solo-learn's ndim <= 1 rule); frozen ones in neither
+    decay, flat = get_weight_decay_parameters([model])
+    return [{"params": [p for p in decay if p.requires_grad], "weight_decay": weight_decay},
+            {"params": [p for p in flat if p.requires_grad], "weight_decay": 0.0}]
 
 
 def build_optimizer(model: nn.Module, optimizer: DictConfig) -> torch.optim.Optimizer:
@@ -46,8 +48,9 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig) -> torch.optim.Opti
 
         groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)))
         kw.pop("clip_lr", None)
-        eta = float(kw.pop("eta", 0.001))
-        return LARS(groups, lr=lr, trust_coefficient=eta, **kw)
+        if "eta" in kw:  # conf/optimizer/lars.yaml sets it; else lightly's own default
+            kw["trust_coefficient"] = float(kw.pop("eta"))
+        return LARS(groups, lr=lr, **kw)
     if name == "sgd":
         groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)))
         return torch.optim.SGD(groups, lr=lr, **kw)
@@ -66,6 +69,9 @@ def lr_lambda(scheduler: DictConfig, base_lr: float, steps_per_epoch: int,
     ``warmup_cosine``: linear from ``warmup_start_lr`` to ``lr`` over ``warmup_epochs``, then
     cosine to ``min_lr`` at the last step (solo-learn's schedule, per step). ``cosine``: the
     cosine part only. ``none``: constant.
+
+    Not lightly's ``cosine_warmup_schedule``: it starts warmup one step in (never at
+    ``warmup_start_lr``) and reaches ``min_lr`` a step early, which is not solo-learn's schedule.
 
     Raises:
         ValueError: for an unknown scheduler name, listing the known ones.

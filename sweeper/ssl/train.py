@@ -8,10 +8,8 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import warnings
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,11 +17,12 @@ from omegaconf import DictConfig, OmegaConf
 
 from sweeper.metrics.measures import finite_or_none
 from sweeper.metrics.registry import SPECTRAL
-from sweeper.ssl.monitor import StopTraining
+from sweeper.runtime import set_torch_threads
+from sweeper.ssl.monitor import OnMonitor
+from sweeper.ssl.monitor_settings import MonitorSettings, read_monitor
 
-__all__ = ["StopTraining", "train"]
+__all__ = ["train"]
 
-OnMonitor = Callable[[int, dict[str, float]], None]
 FINAL_KEYS = (*(f"{k}{s}" for k in SPECTRAL for s in ("", "_projector")), "lidar")
 # Lightning's advice that does not apply here: in-memory digits need no workers, a Slurm
 # node may run a worker outside srun, a 4-batch epoch logs less often than every 50 steps.
@@ -56,16 +55,6 @@ def _bank_size(metrics: dict[str, float]) -> int | None:
     return int(metrics["bank_size"]) if "bank_size" in metrics else None
 
 
-def _set_threads(cfg: DictConfig) -> None:
-    import torch
-
-    threads = cfg.get("num_threads")
-    if threads:
-        torch.set_num_threads(int(threads))
-    elif str(cfg.accelerator) == "cpu":
-        torch.set_num_threads(max(1, min(torch.get_num_threads(), os.cpu_count() or 1)))
-
-
 def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
           ) -> dict[str, Any]:
     """Run one JE-SSL training in this process and return its ``metrics.json`` content.
@@ -74,11 +63,11 @@ def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
         cfg: a config composed from ``conf/train.yaml`` (or a solo-learn pretrain file).
         run_dir: where config.yaml, metrics.json and checkpoints go (created).
         on_monitor: called as ``on_monitor(epoch, metrics)`` after each monitor step
-            (metrics: ``rankme``, ``rankme_projector`` and peers); may raise
-            :class:`StopTraining` to end the run after this epoch with that status.
+            (metrics: ``rankme``, ``rankme_projector`` and peers); returns None to go on,
+            or a status (e.g. ``"pruned"``) that ends the run after this epoch.
 
     Returns:
-        ``status`` ("completed" | "diverged" | "pruned" or a StopTraining status), the
+        ``status`` ("completed" | "diverged" | the status ``on_monitor`` returned), the
         final metrics, ``epochs``, ``global_step``, ``history``, ``timings``, ``run_dir``,
         ``method``.
 
@@ -89,25 +78,27 @@ def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
     from sweeper.ssl.build import checked_config
 
     cfg = checked_config(cfg)
+    mon = read_monitor(cfg.monitor)
     with warnings.catch_warnings():
         for pattern in QUIET:
             warnings.filterwarnings("ignore", message=pattern)
-        return _run(cfg, Path(run_dir), on_monitor)
+        return _run(cfg, mon, Path(run_dir), on_monitor)
 
 
-def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[str, Any]:
+def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMonitor | None
+         ) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
     from lightning.pytorch.loggers import CSVLogger
 
     from sweeper.ssl.build import bank_loader, build_parts
     from sweeper.ssl.module import Diverged, SSLModule
-    from sweeper.ssl.monitor import RankMeMonitor
+    from sweeper.ssl.monitor import LidarViews, RankMeMonitor
 
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
-    _set_threads(cfg)
+    set_torch_threads(cfg.get("num_threads"))
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     parts = build_parts(cfg)
     if cfg.compile:
@@ -115,20 +106,19 @@ def _run(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None) -> dict[s
 
         parts.method.backbone = torch.compile(parts.method.backbone)  # type: ignore[assignment]
     module = SSLModule(cfg, parts.method, parts.views, parts.train_set)
-    mon = cfg.monitor
 
     def bank(size: int) -> Any:
-        return bank_loader(parts.train_set, size, int(mon.seed), int(mon.batch_size),
+        return bank_loader(parts.train_set, size, mon.seed, mon.batch_size,
                            num_workers=int(cfg.data.num_workers),
                            pin_memory=str(cfg.accelerator) != "cpu")
 
-    monitor_bank, objective_bank = bank(int(mon.bank_size)), bank(int(mon.objective_bank_size))
+    monitor_bank, objective_bank = bank(mon.bank_size), bank(mon.objective_bank_size)
+    lidar = mon.lidar
     monitor = RankMeMonitor(
-        monitor_bank, parts.eval_view, every_n_epochs=int(mon.every_n_epochs),
+        monitor_bank, parts.eval_view, every_n_epochs=mon.every_n_epochs, enabled=mon.enabled,
         on_monitor=on_monitor, objective_bank=objective_bank,
-        lidar_views=parts.views if mon.lidar.enabled else None,
-        lidar_images=int(mon.lidar.n_images), lidar_augmentations=int(mon.lidar.n_augmentations),
-        lidar_delta=float(mon.lidar.delta), enabled=bool(mon.enabled))
+        lidar=LidarViews(parts.views, lidar.n_images, lidar.n_augmentations, lidar.delta)
+        if lidar.enabled else None)
     callbacks: list[Any] = [monitor]
     ckpt_dir = run_dir / str(cfg.checkpoint.dir)
     if cfg.checkpoint.enabled:

@@ -18,6 +18,7 @@ import optuna
 from rich.console import Console
 from rich.live import Live
 
+from sweeper.runtime import WORKER_INDEX_ENV, cores_per_worker, thread_env
 from sweeper.study.plan import SweepPlan
 from sweeper.study.status import sweep_progress
 from sweeper.study.storage import open_storage
@@ -47,8 +48,8 @@ def assign_devices(workers: int, gpus: list[str]) -> list[str | None]:
 
 def _worker_env(index: int, device: str | None, threads: int) -> dict[str, str]:
     env = dict(os.environ)
-    env["RANKME_WORKER_INDEX"] = str(index)
-    env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(threads)
+    env[WORKER_INDEX_ENV] = str(index)
+    env.update(thread_env(threads))
     env["PYTHONUNBUFFERED"] = "1"
     if device is None:
         env["CUDA_VISIBLE_DEVICES"] = env.get("CUDA_VISIBLE_DEVICES", "")
@@ -73,7 +74,7 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
     console = console or Console(stderr=True)
     log_dir = config_path.parent
     devices = assign_devices(workers, _visible_gpus())
-    threads = max(1, (os.cpu_count() or 1) // workers)
+    threads = cores_per_worker(workers)
     procs: list[subprocess.Popen[bytes]] = []
     for i in range(workers):
         with open(log_dir / f"worker_{i}.log", "ab") as log_file:
@@ -89,9 +90,9 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
         if refresh_s > 0:
             with Live(console=console, refresh_per_second=4, transient=False) as live:
                 while any(p.poll() is None for p in procs):
-                    live.update(sweep_progress(study, storage, plan))
+                    live.update(sweep_progress(study, plan))
                     time.sleep(refresh_s)
-                live.update(sweep_progress(study, storage, plan))
+                live.update(sweep_progress(study, plan))
         else:
             for p in procs:
                 p.wait()

@@ -7,7 +7,6 @@ extra sbatch parameters). Each job records its ``SLURM_JOB_ID`` on the trials it
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from typing import Any
 
 import optuna
@@ -15,6 +14,7 @@ from rich.console import Console
 from rich.live import Live
 
 from sweeper.study.plan import SweepPlan
+from sweeper.study.settings import SlurmLauncher
 from sweeper.study.status import sweep_progress
 from sweeper.study.storage import open_storage
 from sweeper.study.worker_process import worker_job
@@ -22,33 +22,33 @@ from sweeper.study.worker_process import worker_job
 __all__ = ["launch_slurm"]
 
 
-def _executor(plan: SweepPlan, launcher: Mapping[str, Any]) -> Any:
+def _executor(plan: SweepPlan, launcher: SlurmLauncher) -> Any:
     import submitit
 
-    executor = submitit.AutoExecutor(folder=str(launcher["folder"]), cluster="slurm")
+    executor = submitit.AutoExecutor(folder=launcher.folder, cluster="slurm")
     params: dict[str, Any] = {
         "name": f"rankme-{plan.settings.study_name}",
-        "timeout_min": int(launcher["time_min"]),
-        "cpus_per_task": int(launcher["cpus_per_task"]),
-        "mem_gb": float(launcher["mem_gb"]),
-        "slurm_additional_parameters": dict(launcher["additional_parameters"] or {}),
+        "timeout_min": launcher.time_min,
+        "cpus_per_task": launcher.cpus_per_task,
+        "mem_gb": launcher.mem_gb,
+        "slurm_additional_parameters": dict(launcher.additional_parameters),
     }
-    if launcher["partition"]:
-        params["slurm_partition"] = str(launcher["partition"])
-    if int(launcher["gpus_per_node"] or 0) > 0:
-        params["gpus_per_node"] = int(launcher["gpus_per_node"])
+    if launcher.partition:
+        params["slurm_partition"] = launcher.partition
+    if launcher.gpus_per_node > 0:
+        params["gpus_per_node"] = launcher.gpus_per_node
     executor.update_parameters(**params)
     return executor
 
 
-def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: Mapping[str, Any],
+def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: SlurmLauncher,
                  console: Console | None = None, workers: int | None = None) -> list[int]:
     """Submits the worker jobs; waits for them when ``launcher.wait``.
 
     Args:
         plan: the checked plan; its study must exist.
         config: the resolved sweep config the jobs run.
-        launcher: the ``launcher`` block (``conf/launcher/slurm.yaml``).
+        launcher: the checked ``launcher`` block (:func:`~sweeper.study.settings.read_launcher`).
         console: where progress goes.
         workers: how many jobs to submit; ``sweep.workers`` by default.
 
@@ -62,16 +62,16 @@ def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: Mapping[str,
     with executor.batch():
         jobs = [executor.submit(worker_job, config, i) for i in range(workers or s.workers)]
     console.print(f"submitted {len(jobs)} Slurm worker jobs: {', '.join(j.job_id for j in jobs)}"
-                  f" (logs in {launcher['folder']})")
-    if not launcher["wait"]:
+                  f" (logs in {launcher.folder})")
+    if not launcher.wait:
         return [0] * len(jobs)
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = optuna.load_study(study_name=s.study_name, storage=storage)
     with Live(console=console, refresh_per_second=1) as live:
         while not all(j.done() for j in jobs):
-            live.update(sweep_progress(study, storage, plan))
+            live.update(sweep_progress(study, plan))
             time.sleep(2.0)
-        live.update(sweep_progress(study, storage, plan))
+        live.update(sweep_progress(study, plan))
     codes = []
     for job in jobs:
         try:

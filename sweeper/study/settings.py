@@ -1,27 +1,102 @@
-"""The ``sweep.*`` block of a config, checked and typed once, before anything is created."""
+"""The ``sweep.*`` and ``launcher.*`` blocks of a config, checked and typed once, before
+anything is created.
+
+Their schemas hold types only; every default is in ``conf/sweep.yaml`` and
+``conf/launcher/*.yaml``.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import MISSING, DictConfig, OmegaConf
 
 from sweeper.metrics.registry import METRICS
+from sweeper.schema import read_block
 
-__all__ = ["DEFAULT_DIRECTIONS", "SweepSettings", "read_settings", "split_config"]
+__all__ = ["DEFAULT_DIRECTIONS", "LAUNCHERS", "LocalLauncher", "SlurmLauncher", "SweepSchema",
+           "SweepSettings", "read_launcher", "read_settings", "split_config"]
 
 # Direction per metric when `sweep.direction` is null: the metric registry's.
 DEFAULT_DIRECTIONS: dict[str, str] = {m.name: m.direction for m in METRICS if m.selects}
 
-REQUIRED_KEYS = ("study_name", "storage", "dir", "objective", "direction", "n_trials", "workers",
-                 "sampler", "pruner", "heartbeat_s", "max_retries", "enqueue", "train_fn")
-
 # Config keys that belong to the sweep, not to a training run.
 SWEEP_KEYS = ("sweep", "space", "launcher", "hydra")
+
+
+@dataclass
+class SamplerSchema:
+    """``sweep.sampler``: the keys every sampler reads a subset of."""
+
+    name: str = MISSING
+    seed: int | None = MISSING
+    n_startup_trials: int = MISSING
+    population_size: int = MISSING
+
+
+@dataclass
+class PrunerSchema:
+    """``sweep.pruner``: the keys every pruner reads a subset of."""
+
+    name: str = MISSING
+    n_startup_trials: int = MISSING
+    n_warmup_steps: int = MISSING
+    interval_steps: int = MISSING
+    percentile: float = MISSING
+    min_resource: int | str = MISSING  # an integer or "auto"
+    max_resource: int | str = MISSING
+    reduction_factor: int = MISSING
+    p_threshold: float = MISSING
+
+
+@dataclass
+class SweepSchema:
+    """The types of ``conf/sweep.yaml``'s ``sweep`` block."""
+
+    study_name: str = MISSING
+    dir: str = MISSING
+    storage: str = MISSING
+    objective: Any = MISSING  # a metric name or a list of them
+    direction: Any = MISSING  # null, maximize, minimize, or a list of them
+    n_trials: int = MISSING
+    workers: int = MISSING
+    sampler: SamplerSchema = field(default_factory=SamplerSchema)
+    pruner: PrunerSchema = field(default_factory=PrunerSchema)
+    heartbeat_s: int = MISSING
+    max_retries: int = MISSING
+    enqueue: list[dict[str, Any]] = MISSING
+    train_fn: str = MISSING
+
+
+@dataclass
+class LocalLauncher:
+    """``conf/launcher/local.yaml``: worker processes on this machine."""
+
+    name: str = MISSING
+    refresh_s: float = MISSING
+
+
+@dataclass
+class SlurmLauncher:
+    """``conf/launcher/slurm.yaml``: worker jobs submitted through submitit."""
+
+    name: str = MISSING
+    partition: str | None = MISSING
+    time_min: int = MISSING
+    gpus_per_node: int = MISSING
+    cpus_per_task: int = MISSING
+    mem_gb: float = MISSING
+    folder: str = MISSING
+    additional_parameters: dict[str, Any] = MISSING
+    wait: bool = MISSING
+
+
+LAUNCHERS: dict[str, type[LocalLauncher] | type[SlurmLauncher]] = {
+    "local": LocalLauncher, "slurm": SlurmLauncher}
 
 
 @dataclass(frozen=True)
@@ -120,38 +195,41 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
     Raises:
         ValueError: naming the bad key, its value and what is allowed.
     """
-    raw = OmegaConf.to_container(sweep, resolve=True) if isinstance(sweep, DictConfig) \
-        else dict(sweep)
-    assert isinstance(raw, dict)
-    missing = [k for k in REQUIRED_KEYS if k not in raw]
-    if missing:
-        raise ValueError(f"sweep.{missing[0]} is missing; conf/sweep.yaml lists every key")
+    raw = read_block(SweepSchema, sweep, "sweep", "conf/sweep.yaml")
     base = (base or Path.cwd()).resolve()
-    objectives = _objectives(raw["objective"])
-    heartbeat = _positive_int("heartbeat_s", raw["heartbeat_s"], minimum=2)
-    max_retries = _positive_int("max_retries", raw["max_retries"], minimum=0)
-    enqueue = raw["enqueue"] or []
-    if not isinstance(enqueue, list) or not all(isinstance(e, dict) for e in enqueue):
-        raise ValueError(f"sweep.enqueue must be a list of param dicts, got {enqueue!r}")
-    for entry in enqueue:
+    objectives = _objectives(raw.objective)
+    heartbeat = _positive_int("heartbeat_s", raw.heartbeat_s, minimum=2)
+    max_retries = _positive_int("max_retries", raw.max_retries, minimum=0)
+    for entry in raw.enqueue:
         for key, value in entry.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"sweep.enqueue: {key}={value} is not finite")
-    name = raw["study_name"]
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"sweep.study_name must be a non-empty string, got {name!r}")
+    if not raw.study_name:
+        raise ValueError("sweep.study_name must be a non-empty string")
     return SweepSettings(
-        study_name=name,
-        storage=_absolute_storage(str(raw["storage"]), base),
-        dir=(base / str(raw["dir"])).resolve(),
+        study_name=raw.study_name,
+        storage=_absolute_storage(raw.storage, base),
+        dir=(base / raw.dir).resolve(),
         objectives=objectives,
-        directions=_directions(raw["direction"], objectives),
-        n_trials=_positive_int("n_trials", raw["n_trials"]),
-        workers=_positive_int("workers", raw["workers"]),
+        directions=_directions(raw.direction, objectives),
+        n_trials=_positive_int("n_trials", raw.n_trials),
+        workers=_positive_int("workers", raw.workers),
         heartbeat_s=heartbeat,
         max_retries=max_retries,
-        sampler=dict(raw["sampler"]),
-        pruner=dict(raw["pruner"]),
-        enqueue=tuple(dict(e) for e in enqueue),
-        train_fn=str(raw["train_fn"]),
+        sampler=asdict(raw.sampler),
+        pruner=asdict(raw.pruner),
+        enqueue=tuple(dict(e) for e in raw.enqueue),
+        train_fn=raw.train_fn,
     )
+
+
+def read_launcher(launcher: Mapping[str, Any] | DictConfig) -> LocalLauncher | SlurmLauncher:
+    """Checks a ``launcher`` block (``conf/launcher/<name>.yaml``) and returns it typed.
+
+    Raises:
+        ValueError: for an unknown launcher name, or a bad key or value.
+    """
+    name = launcher.get("name")
+    if name not in LAUNCHERS:
+        raise ValueError(f"unknown launcher {name!r}; choose one of: {', '.join(LAUNCHERS)}")
+    return read_block(LAUNCHERS[str(name)], launcher, "launcher", f"conf/launcher/{name}.yaml")

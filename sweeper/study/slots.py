@@ -11,14 +11,17 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import optuna
 import sqlalchemy
 from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
+from sweeper.study.optuna_adapter import rdb_engine
 from sweeper.study.storage import sqlite_path
 
 __all__ = ["TrialCounts", "count_trials", "slot_lock"]
@@ -42,19 +45,19 @@ class TrialCounts:
         return self.complete + self.pruned
 
 
-def count_trials(storage: RDBStorage, study_id: int) -> TrialCounts:
-    """Counts a study's trials by state with one aggregate query."""
-    query = sqlalchemy.text(
-        "SELECT state, COUNT(*) FROM trials WHERE study_id = :sid GROUP BY state")
-    with storage.engine.connect() as conn:
-        rows = conn.execute(query, {"sid": study_id}).all()
-    by_state = {str(state).split(".")[-1].upper(): int(n) for state, n in rows}
+def count_trials(study: optuna.Study) -> TrialCounts:
+    """Counts a study's trials by state, as the storage holds them now.
+
+    Optuna's trial cache re-reads only the trials that were unfinished or new, so a worker
+    polling under the slot lock does not reload the finished ones each time.
+    """
+    by_state = Counter(t.state for t in study.get_trials(deepcopy=False))
     return TrialCounts(
-        complete=by_state.get(TrialState.COMPLETE.name, 0),
-        pruned=by_state.get(TrialState.PRUNED.name, 0),
-        running=by_state.get(TrialState.RUNNING.name, 0),
-        waiting=by_state.get(TrialState.WAITING.name, 0),
-        fail=by_state.get(TrialState.FAIL.name, 0),
+        complete=by_state[TrialState.COMPLETE],
+        pruned=by_state[TrialState.PRUNED],
+        running=by_state[TrialState.RUNNING],
+        waiting=by_state[TrialState.WAITING],
+        fail=by_state[TrialState.FAIL],
     )
 
 
@@ -62,7 +65,7 @@ def count_trials(storage: RDBStorage, study_id: int) -> TrialCounts:
 def slot_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
     """Holds the study's slot lock for the duration of the ``with`` block."""
     path = sqlite_path(url)
-    backend = storage.engine.dialect.name
+    engine = rdb_engine(storage)
     if path is not None:
         lock_path = Path(str(path) + ".lock")
         with open(lock_path, "a+") as handle:
@@ -71,9 +74,9 @@ def slot_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
                 yield
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
-    elif backend == "postgresql":
+    elif engine.dialect.name == "postgresql":
         key = zlib.crc32(f"rankme-sweeper:{study_name}".encode())
-        with storage.engine.connect() as conn:
+        with engine.connect() as conn:
             # A transaction-level lock in a transaction the server ends by itself when it stays
             # idle too long: a worker on a node that vanished cannot hold the lock for ever
             # (the server may not notice a dead client's TCP connection for hours).

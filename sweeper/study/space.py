@@ -1,4 +1,5 @@
-"""Search spaces: hydra-optuna-sweeper's expression syntax parsed into Optuna distributions.
+"""Search spaces: Hydra's sweep grammar, parsed by Hydra's override parser, as Optuna
+distributions.
 
 A space file (``conf/space/<name>.yaml``) maps dotted training keys to expressions::
 
@@ -8,14 +9,21 @@ A space file (``conf/space/<name>.yaml``) maps dotted training keys to expressio
       method_kwargs.proj_output_dim: choice(32, 64, 128)
       optimizer.batch_size: range(64, 257, 64)   # 64, 128, 192, 256 (end exclusive)
 
-The parser is a small recursive-descent one over a fixed grammar, never ``eval``:
+Each expression is parsed by ``hydra.core.override_parser`` (the grammar of ``key=...`` on
+Hydra's command line, never ``eval``) and mapped as follows:
 
 - ``interval(a, b)``: floats in ``[a, b]``;
-- ``int(interval(a, b))``: integers in ``[a, b]``;
+- ``int(interval(a, b))``: integers in ``[a, b]`` (Hydra's ``int`` cast truncates a float
+  bound: ``int(interval(1.5, 3))`` is ``[1, 3]``);
 - ``tag(log, interval(a, b))`` and ``tag(log, int(interval(a, b)))``: log-uniform;
 - ``range(a, b)`` and ``range(a, b, step)``: ``a, a+step, ...`` below ``b`` (Hydra's and
   Python's exclusive end); integers when all three are integers, floats otherwise;
-- ``choice(v1, v2, ...)``: numbers, ``true``/``false``, ``null``, bare words or quoted strings.
+- ``choice(v1, v2, ...)`` (or Hydra's short form ``v1, v2, ...``): numbers,
+  ``true``/``false``, ``null``, bare words or quoted strings.
+
+On top of the grammar this module checks what Optuna needs: a non-empty interval with finite
+bounds, a positive lower bound under ``log``, a positive step no larger than the range, and
+distinct choice values.
 """
 
 from __future__ import annotations
@@ -26,6 +34,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import (
+    ChoiceSweep,
+    IntervalSweep,
+    QuotedString,
+    RangeSweep,
+    Sweep,
+)
+from hydra.errors import HydraException
 from optuna.distributions import (
     BaseDistribution,
     CategoricalDistribution,
@@ -47,15 +64,12 @@ ALLOWED_FORMS = (
 
 Scalar = int | float | str | bool | None
 
-_TOKEN = re.compile(
-    r"""\s*(?:
-        (?P<num>[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?(?![\w.]))
-      | (?P<str>'[^']*'|"[^"]*")
-      | (?P<word>[A-Za-z_][\w.\-/]*)
-      | (?P<punct>[(),])
-    )""",
-    re.VERBOSE,
-)
+_PARSER = OverridesParser.create()
+# Hydra's choice() function refuses null (its type hints leave out None) while its short form
+# `a, b, null` takes it: a top-level choice(...) is parsed in the short form.
+_CHOICE = re.compile(r"choice\s*\((?P<inner>.*)\)", re.DOTALL)
+# "TypeError while evaluating 'interval(a, 2)': mismatch ..." -> "mismatch ..."
+_EVALUATING = re.compile(r"^\w+ while evaluating '.*?': ")
 
 
 @dataclass(frozen=True)
@@ -75,148 +89,111 @@ class Param:
     grid: tuple[Scalar, ...] | None
 
 
-class _Syntax(ValueError):
+class _Invalid(ValueError):
     pass
 
 
-def _tokenize(text: str) -> list[tuple[str, str]]:
-    tokens: list[tuple[str, str]] = []
-    pos = 0
-    while pos < len(text):
-        if text[pos:].strip() == "":
-            break
-        match = _TOKEN.match(text, pos)
-        if match is None or match.end() == pos:
-            raise _Syntax(f"unexpected character {text[pos:].strip()[:1]!r} at position {pos}")
-        kind = match.lastgroup or ""
-        tokens.append((kind, match.group(kind)))
-        pos = match.end()
-    return tokens
+def _hydra(text: str) -> Any:
+    """The value Hydra's override parser gives ``key=<text>``."""
+    try:
+        return _PARSER.parse_override(f"key={text}").value()
+    except HydraException as err:
+        detail = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise _Invalid(_EVALUATING.sub("", detail)) from None
 
 
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokenize(text)
-        self.pos = 0
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.pos] if self.pos < len(self.tokens) else None
-
-    def take(self, kind: str, value: str | None = None) -> str:
-        token = self.peek()
-        want = value or kind
-        if token is None:
-            raise _Syntax(f"expected {want!r} but the expression ended")
-        if token[0] != kind or (value is not None and token[1] != value):
-            raise _Syntax(f"expected {want!r} but found {token[1]!r}")
-        self.pos += 1
-        return token[1]
-
-    def call(self) -> tuple[str, list[Any]]:
-        """Parses ``name(arg, ...)``; an argument is a nested call or a scalar."""
-        token = self.peek()
-        if token is None or token[0] != "word":
-            found = "nothing" if token is None else repr(token[1])
-            raise _Syntax(f"expected a function name such as interval or choice, found {found}")
-        name = self.take("word")
-        self.take("punct", "(")
-        args: list[Any] = []
-        if self.peek() != ("punct", ")"):
-            while True:
-                args.append(self.argument())
-                if self.peek() == ("punct", ","):
-                    self.pos += 1
-                    continue
-                break
-        self.take("punct", ")")
-        return name, args
-
-    def argument(self) -> Any:
-        token = self.peek()
-        if token is None:
-            raise _Syntax("expected an argument but the expression ended")
-        kind, text = token
-        if kind == "word" and self.pos + 1 < len(self.tokens) \
-                and self.tokens[self.pos + 1] == ("punct", "("):
-            return self.call()
-        self.pos += 1
-        if kind == "num":
-            return int(text) if re.fullmatch(r"[-+]?\d+", text) else float(text)
-        if kind == "str":
-            return text[1:-1]
-        if kind == "word":
-            return {"true": True, "false": False, "null": None}.get(text.lower(), text)
-        raise _Syntax(f"unexpected {text!r}")
+def _parse(expression: str) -> Any:
+    text = expression.strip()
+    match = _CHOICE.fullmatch(text)
+    if match is None:
+        return _hydra(text)
+    inner = match["inner"].strip()
+    if not inner:
+        raise _Invalid("choice needs at least one value")
+    value = _hydra(inner)
+    if isinstance(value, ChoiceSweep) and value.simple_form:
+        return ChoiceSweep(list=list(value.list))
+    return ChoiceSweep(list=[value])  # one value, or a sweep that _choice rejects
 
 
 def _number(value: Any, what: str) -> int | float:
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise _Syntax(f"{what} must be a number, got {value!r}")
+        raise _Invalid(f"{what} must be a number, got {value!r}")
     if not math.isfinite(value):
-        raise _Syntax(f"{what} must be finite, got {value!r}")
+        raise _Invalid(f"{what} must be finite, got {value!r}")
     return value
 
 
-def _interval(args: list[Any]) -> tuple[float, float]:
-    if len(args) != 2:
-        raise _Syntax(f"interval takes 2 bounds (a, b), got {len(args)}")
-    low, high = (_number(a, "an interval bound") for a in args)
+def _interval(sweep: IntervalSweep, log: bool) -> tuple[BaseDistribution, tuple | None]:
+    low = _number(sweep.start, "an interval bound")
+    high = _number(sweep.end, "an interval bound")
     if not low < high:
-        raise _Syntax(f"empty interval: lower bound {low} must be below upper bound {high}")
-    return float(low), float(high)
+        raise _Invalid(f"empty interval: lower bound {low} must be below upper bound {high}")
+    if log and low <= 0:
+        raise _Invalid(f"a log interval needs a positive lower bound, got {low}")
+    if isinstance(low, int) and isinstance(high, int):  # int(interval(...))
+        grid = None if log else tuple(range(low, high + 1))
+        return IntDistribution(low, high, log=log), grid
+    return FloatDistribution(float(low), float(high), log=log), None
 
 
-def _build(node: tuple[str, list[Any]], log: bool = False) -> tuple[BaseDistribution, tuple | None]:
-    name, args = node
-    if name == "interval":
-        low, high = _interval(args)
-        if log and low <= 0:
-            raise _Syntax(f"a log interval needs a positive lower bound, got {low}")
-        return FloatDistribution(low, high, log=log), None
-    if name == "int":
-        if len(args) != 1 or not isinstance(args[0], tuple) or args[0][0] != "interval":
-            raise _Syntax("int(...) takes one interval(a, b)")
-        low, high = _interval(args[0][1])
-        if not (low.is_integer() and high.is_integer()):
-            raise _Syntax(f"int(interval(a, b)) needs integer bounds, got {low}, {high}")
-        if log and low <= 0:
-            raise _Syntax(f"a log interval needs a positive lower bound, got {int(low)}")
-        grid = None if log else tuple(range(int(low), int(high) + 1))
-        return IntDistribution(int(low), int(high), log=log), grid
-    if log:
-        raise _Syntax(f"tag(log, ...) applies to interval or int(interval), not {name}(...)")
-    if name == "tag":
-        if len(args) != 2 or args[0] != "log" or not isinstance(args[1], tuple):
-            raise _Syntax("tag takes the word log and one interval: tag(log, interval(a, b))")
-        return _build(args[1], log=True)
-    if name == "range":
-        return _range(args)
-    if name == "choice":
-        if not args:
-            raise _Syntax("choice needs at least one value")
-        if any(isinstance(a, tuple) for a in args):
-            raise _Syntax("choice values must be numbers, words or quoted strings")
-        if len(set(map(repr, args))) != len(args):
-            raise _Syntax(f"choice has repeated values: {args}")
-        return CategoricalDistribution(args), tuple(args)
-    raise _Syntax(f"unknown function {name!r}")
-
-
-def _range(args: list[Any]) -> tuple[BaseDistribution, tuple]:
-    if len(args) not in (2, 3):
-        raise _Syntax(f"range takes (a, b) or (a, b, step), got {len(args)} arguments")
-    start, stop = _number(args[0], "range start"), _number(args[1], "range end")
-    step = _number(args[2], "range step") if len(args) == 3 else 1
+def _range(sweep: RangeSweep) -> tuple[BaseDistribution, tuple]:
+    start = _number(sweep.start, "range start")
+    stop = _number(sweep.stop, "range end")
+    step = _number(sweep.step, "range step")
     if step <= 0:
-        raise _Syntax(f"range step must be positive, got {step}")
+        raise _Invalid(f"range step must be positive, got {step}")
     count = math.ceil((stop - start) / step - 1e-9)
     if count <= 0:
-        raise _Syntax(f"empty range: no value from {start} below {stop} in steps of {step}")
+        raise _Invalid(f"empty range: no value from {start} below {stop} in steps of {step}")
+    if step > stop - start:
+        raise _Invalid(f"range step {step} is larger than the range from {start} to {stop}: "
+                       f"it holds the one value {start}; use choice({start}) or a smaller step")
     if all(isinstance(v, int) for v in (start, stop, step)):
         values: tuple[Any, ...] = tuple(range(int(start), int(stop), int(step)))
         return IntDistribution(values[0], values[-1], step=int(step)), values
     values = tuple(round(float(start + i * step), 12) for i in range(count))
     return FloatDistribution(float(start), values[-1], step=float(step)), values
+
+
+def _choice(sweep: ChoiceSweep) -> tuple[BaseDistribution, tuple]:
+    values: list[Scalar] = []
+    for value in (v.text if isinstance(v, QuotedString) else v for v in sweep.list):
+        if value is not None and not isinstance(value, bool | int | float | str):
+            what = f"a nested {type(value).__name__}" if isinstance(value, Sweep) else repr(value)
+            raise _Invalid(f"choice values must be numbers, words, quoted strings or null, "
+                           f"got {what}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise _Invalid(f"choice values must be finite, got {value!r}")
+        values.append(value)
+    if not values:
+        raise _Invalid("choice needs at least one value")
+    # Optuna finds a choice by ==, so 1, 1.0 and true are one value to it
+    if any(a == b for i, a in enumerate(values) for b in values[:i]):
+        raise _Invalid(f"choice has repeated values (1, 1.0 and true count as one): {values}")
+    return CategoricalDistribution(values), tuple(values)
+
+
+def _build(value: Any) -> tuple[BaseDistribution, tuple | None]:
+    if not isinstance(value, Sweep):
+        raise _Invalid(f"{value!r} is a fixed value, not a search expression; set fixed values "
+                       "in the training config")
+    tags = set(getattr(value, "tags", set()))
+    if tags - {"log"}:
+        raise _Invalid(f"tag takes the word log (the only tag here), got {sorted(tags - {'log'})}")
+    log = "log" in tags
+    if isinstance(value, IntervalSweep):
+        return _interval(value, log)
+    name = {RangeSweep: "range", ChoiceSweep: "choice"}.get(type(value), type(value).__name__)
+    if log:
+        raise _Invalid(f"tag(log, ...) applies to interval or int(interval), not {name}(...)")
+    if getattr(value, "shuffle", False):
+        raise _Invalid("shuffle(...) has no meaning in a search space; drop it")
+    if isinstance(value, RangeSweep):
+        return _range(value)
+    if isinstance(value, ChoiceSweep):
+        return _choice(value)
+    raise _Invalid(f"{name} is not a search expression")
 
 
 def parse_expression(key: str, expression: str) -> Param:
@@ -235,6 +212,8 @@ def parse_expression(key: str, expression: str) -> Param:
     Example:
         >>> parse_expression("optimizer.lr", "tag(log, interval(1e-4, 1))").distribution
         FloatDistribution(high=1.0, log=True, low=0.0001, step=None)
+        >>> parse_expression("method_kwargs.norm", "choice(batch, null)").grid
+        ('batch', None)
     """
     if not isinstance(expression, str):
         raise ValueError(
@@ -242,12 +221,8 @@ def parse_expression(key: str, expression: str) -> Param:
             f"allowed: {', '.join(ALLOWED_FORMS)}"
         )
     try:
-        parser = _Parser(expression)
-        node = parser.call()
-        if parser.peek() is not None:
-            raise _Syntax(f"unexpected {parser.peek()[1]!r} after the expression")  # type: ignore[index]
-        distribution, grid = _build(node)
-    except _Syntax as err:
+        distribution, grid = _build(_parse(expression))
+    except _Invalid as err:
         raise ValueError(
             f"search space key {key!r}: bad expression {expression!r}: {err}; "
             f"allowed: {', '.join(ALLOWED_FORMS)}"

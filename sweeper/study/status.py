@@ -90,10 +90,9 @@ def print_status(study: optuna.Study, storage_url: str, console: Console | None 
                       f"{t.user_attrs.get('run_dir', '')}")
 
 
-def sweep_progress(study: optuna.Study, storage: optuna.storages.RDBStorage,
-                   plan: SweepPlan) -> Group:
+def sweep_progress(study: optuna.Study, plan: SweepPlan) -> Group:
     """The live progress of the plan's study, read from the storage now."""
-    counts = count_trials(storage, study._study_id)
+    counts = count_trials(study)
     best = None
     if not plan.settings.multi_objective and counts.complete:
         done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))

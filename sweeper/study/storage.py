@@ -21,7 +21,9 @@ import sqlalchemy
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from sqlalchemy.engine import make_url
 
-__all__ = ["mask_secrets", "mask_url", "open_storage", "sqlite_path"]
+from sweeper.study.optuna_adapter import rdb_engine
+
+__all__ = ["mask_secrets", "mask_url", "open_storage", "sqlite_path", "trial_id"]
 
 SQLITE_BUSY_TIMEOUT_S = 120.0
 CONNECT_TIMEOUT_S = 10
@@ -134,6 +136,13 @@ def open_storage(url: str, heartbeat_s: int, max_retries: int) -> RDBStorage:
         detail = mask_secrets(str(err).splitlines()[0] if str(err) else repr(err), url)
         raise ValueError(f"cannot reach storage {mask_url(url)!r}: {detail}") from None
     if backend == "sqlite":
-        storage.engine.dispose()  # drop pooled connections made before the listeners exist
-        _harden_sqlite(storage.engine)
+        engine = rdb_engine(storage)
+        engine.dispose()  # drop pooled connections made before the listeners exist
+        _harden_sqlite(engine)
     return storage
+
+
+def trial_id(storage: RDBStorage, study_name: str, number: int) -> int:
+    """The storage's id of a study's trial number (heartbeats are recorded by id)."""
+    study_id = storage.get_study_id_from_name(study_name)
+    return storage.get_trial_id_from_study_id_trial_number(study_id, number)

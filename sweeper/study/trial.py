@@ -1,12 +1,13 @@
-"""One trial: sample its params, train in-process, report RankMe per monitor step, tell.
+"""One trial: asked with its params sampled, trained in-process, RankMe reported per monitor
+step, told.
 
-The training function follows ``sweeper.ssl.train``'s contract::
+The training function follows ``sweeper.ssl.train``'s contract (:class:`TrainFn`)::
 
     train(cfg, run_dir, on_monitor) -> dict   # metrics.json content, "status" included
 
-``on_monitor(epoch, metrics)`` reports the objective to Optuna; when the pruner says so it
-raises ``StopTraining("pruned")``, training stops, keeps its checkpoint and metrics.json and
-returns with status "pruned".
+``on_monitor(epoch, metrics)`` reports the objective to Optuna and returns ``"pruned"`` when
+the pruner says so: training stops after that epoch, keeps its checkpoint and metrics.json
+and returns with status "pruned". No exception class crosses from the training code.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import importlib.util
 import math
 import os
 import socket
-import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
@@ -24,18 +24,29 @@ from typing import Any, Protocol
 
 import optuna
 from omegaconf import DictConfig
-from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
 from sweeper.study.plan import SweepPlan, apply_params
 
-__all__ = ["TrainFn", "check_train_fn", "load_train_fn", "run_trial", "stop_training_class"]
+__all__ = ["MonitorFn", "TrainFn", "ask_trial", "check_train_fn", "load_train_fn", "run_trial"]
 
-MonitorFn = Callable[[int, dict[str, float]], None]
+MonitorFn = Callable[[int, dict[str, float]], str | None]
 
 
 class TrainFn(Protocol):
-    """``train(cfg, run_dir, on_monitor) -> metrics dict`` (see ``sweeper.ssl.train``)."""
+    """``train(cfg, run_dir, on_monitor) -> metrics dict`` (see ``sweeper.ssl.train``).
+
+    The contract a training function keeps with the study:
+
+    - ``cfg`` is the training config with the trial's params applied; everything the run
+      writes goes under ``run_dir``.
+    - After each monitor step it calls ``on_monitor(epoch, metrics)`` (``metrics`` holds the
+      objective's name, e.g. ``rankme``). The call returns None to go on, or a status
+      (``"pruned"``): the function then stops after that epoch and returns with that status.
+    - It returns the metrics.json content: ``status`` ("completed", "pruned" or "diverged";
+      the last two are told PRUNED) and a value for every objective (a non-finite value
+      may be None). An exception fails the trial, its message kept in the ``error`` attr.
+    """
 
     def __call__(self, cfg: DictConfig, run_dir: Path,
                  on_monitor: MonitorFn | None = None) -> dict[str, Any]: ...
@@ -64,17 +75,6 @@ def load_train_fn(spec: str) -> TrainFn:
     return fn
 
 
-def stop_training_class(train_fn: TrainFn) -> type[BaseException]:
-    """The exception that stops ``train_fn`` early: ``StopTraining`` of its module or of
-    ``sweeper.ssl`` when either is loaded, else Optuna's ``TrialPruned`` (a training function
-    without its own signal lets it through, and the trial is still told PRUNED)."""
-    for name in (getattr(train_fn, "__module__", None), "sweeper.ssl"):
-        stop = getattr(sys.modules.get(name or ""), "StopTraining", None)
-        if isinstance(stop, type) and issubclass(stop, BaseException):
-            return stop
-    return optuna.TrialPruned
-
-
 def check_train_fn(spec: str) -> None:
     """Cheap check of ``sweep.train_fn`` (its module exists) without importing it.
 
@@ -90,20 +90,11 @@ def check_train_fn(spec: str) -> None:
         raise ValueError(f"sweep.train_fn {spec!r} cannot be imported: no module {module_name!r}")
 
 
-def _suggest(trial: optuna.Trial, plan: SweepPlan) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for key, param in plan.space.items():
-        dist = param.distribution
-        if isinstance(dist, FloatDistribution):
-            params[key] = trial.suggest_float(key, dist.low, dist.high, step=dist.step,
-                                              log=dist.log)
-        elif isinstance(dist, IntDistribution):
-            params[key] = trial.suggest_int(key, dist.low, dist.high, step=dist.step,
-                                            log=dist.log)
-        else:
-            assert isinstance(dist, CategoricalDistribution)
-            params[key] = trial.suggest_categorical(key, dist.choices)
-    return params
+def ask_trial(study: optuna.Study, plan: SweepPlan) -> optuna.Trial:
+    """A new trial with every search-space param sampled (``study.ask`` with the space's
+    distributions); an enqueued or retried trial keeps its fixed params. Read them from
+    ``trial.params``."""
+    return study.ask(fixed_distributions={k: p.distribution for k, p in plan.space.items()})
 
 
 def _values(result: dict[str, Any], objectives: tuple[str, ...]) -> list[float]:
@@ -116,7 +107,7 @@ def _values(result: dict[str, Any], objectives: tuple[str, ...]) -> list[float]:
 
 def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
               train_fn: TrainFn) -> TrialState:
-    """Runs one asked trial to its end and tells the study.
+    """Runs a trial from :func:`ask_trial` to its end and tells the study.
 
     A training error fails the trial with the error stored in the ``error`` user attr; the
     error is not re-raised (the worker goes on with its next trial).
@@ -130,20 +121,18 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     if os.environ.get("SLURM_JOB_ID"):
         trial.set_user_attr("slurm_job_id", os.environ["SLURM_JOB_ID"])
-    stop = stop_training_class(train_fn)
     prunable = not s.multi_objective and s.pruner.get("name") != "none"
     objective = s.objectives[0]
 
-    def on_monitor(epoch: int, metrics: dict[str, float]) -> None:
+    def on_monitor(epoch: int, metrics: dict[str, float]) -> str | None:
         value = metrics.get(objective)
         if value is None or not math.isfinite(float(value)) or s.multi_objective:
-            return
+            return None
         trial.report(float(value), step=int(epoch))
-        if prunable and trial.should_prune():
-            raise stop("pruned")
+        return "pruned" if prunable and trial.should_prune() else None
 
     try:
-        cfg = apply_params(plan.train_cfg, _suggest(trial, plan))
+        cfg = apply_params(plan.train_cfg, dict(trial.params))
         result = train_fn(cfg, run_dir, on_monitor)
         status = str(result.get("status", "completed"))
         trial.set_user_attr("train_status", status)
@@ -154,7 +143,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
             study.tell(trial, state=TrialState.PRUNED)
             return TrialState.PRUNED
         values = _values(result, s.objectives)
-    except stop:  # a training function that lets the stop signal through
+    except optuna.TrialPruned:  # a training function written for Optuna's own signal
         trial.set_user_attr("train_status", "pruned")
         study.tell(trial, state=TrialState.PRUNED)
         return TrialState.PRUNED

@@ -23,8 +23,8 @@ from optuna.trial import TrialState
 
 from sweeper.study.plan import SweepPlan, open_study
 from sweeper.study.slots import count_trials, slot_lock
-from sweeper.study.storage import open_storage
-from sweeper.study.trial import TrainFn, run_trial
+from sweeper.study.storage import open_storage, trial_id
+from sweeper.study.trial import TrainFn, ask_trial, run_trial
 
 __all__ = ["WorkerReport", "run_worker"]
 
@@ -47,20 +47,20 @@ class WorkerReport:
 class _Heartbeat:
     """Records a trial's heartbeat now and then every ``interval`` seconds, in a thread."""
 
-    def __init__(self, storage: RDBStorage, trial_id: int, interval: float) -> None:
-        self._storage, self._trial_id, self._interval = storage, trial_id, interval
+    def __init__(self, storage: RDBStorage, db_id: int, interval: float) -> None:
+        self._storage, self._id, self._interval = storage, db_id, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
 
     def _beat(self) -> None:
         while not self._stop.wait(self._interval):
             try:
-                self._storage.record_heartbeat(self._trial_id)
+                self._storage.record_heartbeat(self._id)
             except Exception as err:  # a storage hiccup must not kill the trial
-                log.warning("heartbeat of trial id %d failed: %s", self._trial_id, err)
+                log.warning("heartbeat of trial id %d failed: %s", self._id, err)
 
     def __enter__(self) -> _Heartbeat:
-        self._storage.record_heartbeat(self._trial_id)
+        self._storage.record_heartbeat(self._id)
         self._thread.start()
         return self
 
@@ -78,13 +78,15 @@ def _next_trial(study: optuna.Study, storage: RDBStorage, plan: SweepPlan) -> op
         warnings.filterwarnings("ignore", message="Heartbeat of storage")
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         fail_stale_trials(study)
-        counts = count_trials(storage, study._study_id)
+        counts = count_trials(study)
         if counts.finished >= s.n_trials:
             return False
         if counts.finished + counts.running >= s.n_trials:
             return True
-        trial = study.ask()
-        storage.record_heartbeat(trial._trial_id)  # counted as alive from the first moment
+        # Sampled under the lock: with TPE's constant liar the next worker sees these params.
+        trial = ask_trial(study, plan)
+        # counted as alive from the first moment
+        storage.record_heartbeat(trial_id(storage, s.study_name, trial.number))
         return trial
 
 
@@ -119,7 +121,7 @@ def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
             continue
         assert isinstance(trial, optuna.Trial)
         log.info("%s: trial %d starts", tag, trial.number)
-        with _Heartbeat(storage, trial._trial_id, interval):
+        with _Heartbeat(storage, trial_id(storage, s.study_name, trial.number), interval):
             state = run_trial(study, trial, plan, train_fn)
         log.info("%s: trial %d %s", tag, trial.number, state.name)
         report.states[state.name] = report.states.get(state.name, 0) + 1

@@ -1,31 +1,52 @@
-"""Entry point of one worker process: ``python -m sweeper.study.worker_process CONFIG INDEX``.
+"""One worker of a sweep, from its config: what every kind of worker runs.
 
-``CONFIG`` is the resolved sweep config (absolute paths) written by the launcher. The local
-launcher starts this module as a subprocess; the Slurm launcher calls :func:`worker_job`.
+:func:`run_config_worker` is the one implementation: the ``worker`` command calls it on the
+config Hydra composed, :func:`worker_job` on the resolved config (absolute paths) a launcher
+wrote; the Slurm launcher submits :func:`worker_job`, the local launcher starts this module
+as a process (``python -m sweeper.study.worker_process CONFIG INDEX``).
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-__all__ = ["worker_job"]
+from sweeper.runtime import setup_process
+from sweeper.study.plan import make_plan
+from sweeper.study.trial import load_train_fn
+from sweeper.study.worker import WorkerReport, run_worker
+
+__all__ = ["run_config_worker", "worker_job"]
 
 
-def _threads_from_slurm() -> None:
-    """torch reads OMP_NUM_THREADS when imported: on Slurm, one thread per allocated CPU."""
-    cpus = os.environ.get("SLURM_CPUS_PER_TASK")
-    if cpus and "OMP_NUM_THREADS" not in os.environ:
-        os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = cpus
+def run_config_worker(cfg: DictConfig, worker_index: int,
+                      base: Path | None = None) -> WorkerReport:
+    """Runs one worker of the sweep ``cfg`` describes until the study is full.
+
+    Args:
+        cfg: a composed sweep config (``conf/sweep.yaml`` and overrides, or the resolved
+            copy a launcher wrote).
+        worker_index: the worker's index (sampler seed offset).
+        base: folder for relative paths; the current directory by default.
+
+    Returns:
+        What the worker did.
+
+    Raises:
+        ValueError: for a bad config or a missing study, before any trial is asked for.
+    """
+    setup_process()
+    plan = make_plan(cfg, base=base)
+    train_fn = load_train_fn(plan.settings.train_fn)  # before any trial is asked for
+    return run_worker(plan, train_fn, worker_index)
 
 
 def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int]:
-    """Runs one worker of a sweep to the study's end.
+    """Runs one worker of a sweep to the study's end (a Slurm job, a local process).
 
     Args:
         config: the resolved sweep config (a dict, or a path to its yaml file).
@@ -33,26 +54,22 @@ def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int
 
     Returns:
         Trial states this worker told, by name.
-    """
-    from sweeper.study.plan import make_plan
-    from sweeper.study.trial import load_train_fn
-    from sweeper.study.worker import run_worker
 
+    Raises:
+        RuntimeError: when the worker stopped after failures in a row.
+    """
     cfg = OmegaConf.load(config) if isinstance(config, str) else OmegaConf.create(config)
     assert isinstance(cfg, DictConfig)
     OmegaConf.set_struct(cfg, True)
-    _threads_from_slurm()
-    plan = make_plan(cfg, base=Path.cwd())
-    train_fn = load_train_fn(plan.settings.train_fn)  # before any trial is asked for
-    report = run_worker(plan, train_fn, worker_index)
+    report = run_config_worker(cfg, worker_index, base=Path.cwd())
     if report.stopped_by_errors:
         raise RuntimeError(f"worker {worker_index} stopped after failures in a row: "
                            f"{report.states}")
-    return report.states
+    return dict(report.states)
 
 
 def main(argv: list[str]) -> int:
-    """Runs :func:`worker_job` from the command line; returns the exit code."""
+    """Runs :func:`worker_job` in a process a launcher started; returns the exit code."""
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s %(levelname)s] %(message)s")
     if len(argv) != 2 or not argv[1].isdigit():
         print("usage: python -m sweeper.study.worker_process CONFIG.yaml INDEX", file=sys.stderr)

@@ -85,12 +85,15 @@ def test_missing_or_single_class_labels_are_named() -> None:
 
 
 def test_settings_from_config_name_bad_values() -> None:
-    good = {"weight_decays": [1e-3], "knn_ks": [5], "val_fraction": 0.2, "seed": 0}
+    good = {"weight_decays": [1e-3], "knn_ks": [5], "val_fraction": 0.2, "seed": 0,
+            "max_iter": 50, "device": None}
     assert OracleSettings.from_config(good).knn_ks == (5,)
     with pytest.raises(ValueError, match="knn_ks"):
         OracleSettings.from_config({**good, "knn_ks": [0]})
     with pytest.raises(ValueError, match="unknown probe setting"):
         OracleSettings.from_config({**good, "weight_decay": 1e-3})
+    with pytest.raises(ValueError, match=r"\['max_iter'\] missing"):
+        OracleSettings.from_config({k: v for k, v in good.items() if k != "max_iter"})
 
 
 def test_non_finite_features_are_refused(digits) -> None:

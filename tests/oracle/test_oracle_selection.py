@@ -14,6 +14,7 @@ from sweeper.oracle import (
     selection_by_axis,
     selection_by_method,
 )
+from sweeper.oracle.selection import axes_without_lines, selection_report, stopped_reason
 
 
 def rows() -> list[dict]:
@@ -101,3 +102,108 @@ def test_correlations_skip_undefined_values_per_method() -> None:
                         [r["test_acc"] for r in simclr]).statistic)
     assert corr["simclr"]["alpha_req"]["n"] == 3
     assert corr["vicreg"]["rankme"]["n"] == 1
+
+
+def stopped_rows() -> list[dict]:
+    """simclr rows 0-3 finished; 5 pruned and 6 diverged, both the best by RankMe and by
+    validation accuracy; vicreg 4 alone."""
+    out = rows()
+    out.insert(4, {"number": 5, "method": "simclr", "params": {"t": 0.3, "lr": 1},
+                   "state": "PRUNED", "status": "pruned", "rankme": 20.0, "alpha_req": 0.1,
+                   "val_acc": 0.95, "test_acc": 0.93})
+    out.insert(5, {"number": 6, "method": "simclr", "params": {"t": 0.4, "lr": 1},
+                   "state": "COMPLETE", "status": "diverged", "rankme": 15.0,
+                   "alpha_req": 0.2, "val_acc": 0.90, "test_acc": 0.30})
+    for row in out:
+        row.setdefault("state", "COMPLETE")
+        row.setdefault("status", "completed")
+        row.setdefault("knn_val_acc", row["val_acc"])
+        row.setdefault("knn_test_acc", row["test_acc"])
+    return out
+
+
+def report_of(rows_: list[dict], include_stopped: bool = False, metrics=("rankme", "alpha_req"),
+              per_axis: bool = False) -> dict:
+    return selection_report(rows_, list(metrics), datasets=[], include_stopped=include_stopped,
+                            per_axis=per_axis, n_boot=100, seed=0)
+
+
+@pytest.mark.parametrize(("state", "status", "expected"), [
+    ("COMPLETE", "completed", None), ("PRUNED", "pruned", "pruned"),
+    ("PRUNED", "completed", "pruned"), ("COMPLETE", "diverged", "diverged"),
+    ("PRUNED", "diverged", "diverged"), ("COMPLETE", None, None)])
+def test_stopped_reason_reads_the_state_and_the_training_status(state, status,
+                                                                expected) -> None:
+    assert stopped_reason({"state": state, "status": status}) == expected
+
+
+def test_stopped_trials_are_left_out_of_selection_and_correlations_by_default() -> None:
+    report = report_of(stopped_rows())
+    assert report["stopped"] == {"included": False, "left_out": [5, 6], "trials": [
+        {"number": 5, "reason": "pruned"}, {"number": 6, "reason": "diverged"}]}
+    finished = [r for r in stopped_rows() if r["number"] not in (5, 6)]
+    assert report["selection"] == selection_by_method(finished, ["rankme", "alpha_req"],
+                                                      datasets=[])
+    assert report["selection"]["simclr"]["oracle"]["trial"] == 2
+    assert report["selection"]["simclr"]["rankme"]["trial"] == 1
+    assert report["correlation"]["simclr"]["rankme"]["n"] == 4
+    assert report["correlation_knn"]["simclr"]["rankme"]["n"] == 4
+    assert report["mean_gap"]["rankme"] == pytest.approx((0.82 - 0.79 + 0.0) / 2)
+
+
+def test_stopped_trials_are_selected_among_when_included() -> None:
+    report = report_of(stopped_rows(), include_stopped=True)
+    assert report["stopped"]["included"] is True and report["stopped"]["left_out"] == []
+    assert [s["number"] for s in report["stopped"]["trials"]] == [5, 6]
+    sel = report["selection"]["simclr"]
+    assert sel["oracle"]["trial"] == 5 and sel["rankme"]["trial"] == 5
+    assert sel["alpha_req"]["trial"] == 5
+    assert report["correlation"]["simclr"]["rankme"]["n"] == 6
+
+
+def test_a_method_whose_trials_all_stopped_is_named_in_a_note() -> None:
+    r = stopped_rows()
+    r[-1].update(state="PRUNED", status="pruned")  # vicreg's only trial
+    report = report_of(r)
+    assert "vicreg" not in report["selection"] and "vicreg" not in report["correlation"]
+    assert ("vicreg: all 1 evaluated trial(s) stopped early and are left out: nothing "
+            "selected (compare.include_stopped=true includes them)") in report["notes"]
+
+
+def test_few_trials_left_after_leaving_out_the_stopped_ones_is_noted() -> None:
+    r = [row for row in stopped_rows() if row["number"] not in (2, 3)]
+    notes = report_of(r)["notes"]
+    assert ("simclr: 2 evaluated trial(s) (2 stopped early left out); every criterion picks "
+            "among 2, and rank correlations need at least 3 trials") in notes
+    assert report_of(r, include_stopped=True)["notes"] == [
+        "vicreg: 1 evaluated trial(s); every criterion picks among 1, and rank correlations "
+        "need at least 3 trials"]
+
+
+def test_metrics_without_values_are_left_out_with_one_note() -> None:
+    report = report_of(stopped_rows(), metrics=("rankme", "lidar", "alpha_req", "nesum"))
+    assert report["metrics"] == ["rankme", "alpha_req"]
+    assert report["metrics_without_values"] == ["lidar", "nesum"]
+    assert set(report["mean_gap"]) == {"rankme", "alpha_req"}
+    assert all("lidar" not in per for per in report["correlation"].values())
+    assert ("LiDAR, NESum: no value in any evaluated trial; left out of the tables and "
+            "figures") in report["notes"]
+    with pytest.raises(ValueError, match="unknown metric"):
+        report_of(stopped_rows(), metrics=("rank_me",))
+
+
+def test_per_axis_selection_leaves_stopped_trials_out_and_says_why_an_axis_has_no_line(
+) -> None:
+    report = report_of(stopped_rows(), per_axis=True)
+    assert [line["trials"] for line in report["selection_by_axis"]["simclr"]["t"]] == \
+        [[0, 1, 2]]
+    assert report_of(stopped_rows(), per_axis=True, include_stopped=True)[
+        "selection_by_axis"]["simclr"]["t"][0]["trials"] == [0, 1, 2, 5, 6]
+    assert report["axes_without_lines"] == {"vicreg": {
+        "lr": "one value, 2, in 1 trial(s): nothing to compare along it",
+        "t": "one value, 0.5, in 1 trial(s): nothing to compare along it"}}
+    joint = [{"number": i, "method": "simclr", "params": {"a": float(i), "b": 2.0 * i},
+              "rankme": 1.0 + i, "val_acc": 0.5, "test_acc": 0.5} for i in range(3)]
+    assert axes_without_lines(joint, ["a", "b", "c"])["simclr"]["a"].startswith(
+        "3 values, but no two trials that differ in it share every other param")
+    assert "c" not in axes_without_lines(joint, ["a", "b", "c"])["simclr"]

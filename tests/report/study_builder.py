@@ -41,8 +41,13 @@ def digits_features(noise: float, seed: int) -> dict[str, tuple[np.ndarray, np.n
 
 def add_trial(study: optuna.Study, folder: Path, method: str, noise: float,
               metrics: dict[str, Any] | None = None, state: TrialState = TrialState.COMPLETE,
-              labels: bool = True, history_len: int = 3) -> int:
-    """Add one trial with run dir; returns its number. ``metrics=None``: no metrics.json."""
+              labels: bool = True, history_len: int = 3,
+              params: dict[str, float] | None = None) -> int:
+    """Add one trial with run dir; returns its number. ``metrics=None``: no metrics.json.
+
+    ``params`` default to ``{"optimizer.lr": 0.1 * (number + 1)}``; a pruned run is
+    ``state=TrialState.PRUNED`` with ``{"status": "pruned", ...}`` in ``metrics`` and a short
+    ``history_len``."""
     number = len(study.trials)
     run_dir = folder / f"trial_{number}"
     (run_dir / "checkpoints").mkdir(parents=True)
@@ -59,9 +64,9 @@ def add_trial(study: optuna.Study, folder: Path, method: str, noise: float,
             save_features(cache_path(run_dir, "digits", split), x,
                           y if labels else np.full_like(y, -1), spec)
     value = None if state != TrialState.COMPLETE else float((metrics or {}).get("rankme", 0.0))
+    params = params or {"optimizer.lr": 0.1 * (number + 1)}
     study.add_trial(optuna.trial.create_trial(
-        params={"optimizer.lr": 0.1 * (number + 1)},
-        distributions={"optimizer.lr": FloatDistribution(0.01, 10.0)},
+        params=params, distributions={k: FloatDistribution(0.0, 10.0) for k in params},
         value=value, state=state, user_attrs={"run_dir": str(run_dir)}))
     return number
 

@@ -13,8 +13,8 @@ from optuna.trial import TrialState
 from scipy import stats
 
 from sweeper.cli import main
+from sweeper.commands.compare import run_compare
 from sweeper.config import compose_config
-from sweeper.oracle.compare import run_compare
 from tests.report.study_builder import add_trial, metrics_for, new_study
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import optuna
 from optuna.distributions import FloatDistribution
@@ -30,7 +31,9 @@ def test_compare_extracts_caches_and_probes_an_ood_entry(tmp_path, capsys) -> No
                  "compare.ood=[{name: digits_resplit, data: {split: {seed: 1}}}]"]
     assert main(["compare", *overrides]) == 0
     out = capsys.readouterr().out
-    assert "digits 0." in out and "digits_resplit 0." in out
+    # accuracies in percent, as everywhere in the report
+    assert re.search(r"probe/kNN test acc \(%\) digits \d+\.\d\d/\d+\.\d\d, "
+                     r"digits_resplit \d+\.\d\d/\d+\.\d\d", out)
     files = {d: [cache_path(run_dir, d, s) for s in ("train", "test")]
              for d in ("digits", "digits_resplit")}
     assert all(p.is_file() for paths in files.values() for p in paths)

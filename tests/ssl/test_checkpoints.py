@@ -14,7 +14,7 @@ import torch
 from sweeper.config import compose_config
 from sweeper.ssl.checkpoints import backbone_state, load_checkpoint
 from sweeper.ssl.features import extract_features
-from tests.ssl.test_cli import run_cli
+from tests.cli import run_cli
 
 
 def test_score_a_checkpoint_and_save_its_features(trained_run: dict[str, Any],

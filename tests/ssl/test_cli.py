@@ -1,26 +1,21 @@
-"""``rankme-sweeper train`` as a user runs it: the console script, Hydra overrides."""
+"""``rankme-sweeper train`` as a user runs it (the checkout's code), Hydra overrides."""
 
 from __future__ import annotations
 
 import json
 import math
-import shutil
-import subprocess
-import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 
-from sweeper.ssl.entry import train_main
+from sweeper.cli import main
+from sweeper.config import group_choices
+from tests.cli import run_cli
 
 
-def _cli() -> list[str]:
-    script = shutil.which("rankme-sweeper", path=str(Path(sys.executable).parent))
-    return [script] if script else [sys.executable, "-m", "sweeper.cli"]
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*_cli(), *args], capture_output=True, text=True, timeout=300)
+def train_main(argv: Sequence[str]) -> int:
+    return main(["train", *argv])
 
 
 def test_the_landing_contract_run(tmp_path: Path) -> None:
@@ -47,7 +42,7 @@ def test_a_diverged_run_writes_its_status_and_exits_non_zero(
 
 @pytest.mark.parametrize(("override", "message"), [
     ("method=simclrr", "unknown method 'simclrr' (did you mean simclr?); choose one of: "
-                       "barlow_twins, byol, dino, mocov3, simclr, simsiam, vicreg"),
+                       + ", ".join(group_choices("method"))),
     ("backbone=resnet", "unknown backbone 'resnet'"),
     ("data=mnist", "unknown dataset 'mnist'"),
     ("max_epoch=2", "unknown config key 'max_epoch'; did you mean: max_epochs?"),
@@ -63,7 +58,8 @@ def test_bad_configs_fail_before_any_work(override: str, message: str, tmp_path:
 
 def test_the_choices_are_listed_for_each_group(capsys: pytest.CaptureFixture[str]) -> None:
     assert train_main(["backbone=nope"]) == 2
-    assert "digits_cnn, resnet18, resnet50, vit_small, vit_tiny" in capsys.readouterr().err
+    assert ("digits_cnn, resnet18, resnet50, small_cnn, vit_small, vit_tiny"
+            in capsys.readouterr().err)
     assert train_main(["data=nope"]) == 2
     assert ("cifar10, cifar100, custom, digits, imagenet, imagenet100, stl10"
             in capsys.readouterr().err)

@@ -15,12 +15,25 @@ from tests.ssl.conftest import digits_cfg
 EXTRA = {"byol": ["method_kwargs.pred_hidden_dim=256"],
          "mocov3": ["method_kwargs.pred_hidden_dim=256"],
          "simsiam": ["method_kwargs.pred_hidden_dim=64"],
-         "dino": ["method_kwargs.num_prototypes=512"]}
+         "dino": ["method_kwargs.num_prototypes=512"],
+         "nnclr": ["method_kwargs.pred_hidden_dim=256", "method_kwargs.queue_size=1024"],
+         "nnbyol": ["method_kwargs.pred_hidden_dim=256", "method_kwargs.queue_size=1024"],
+         "nnsiam": ["method_kwargs.pred_hidden_dim=256", "method_kwargs.queue_size=1024"],
+         "mocov2plus": ["method_kwargs.queue_size=1024"],
+         "ressl": ["method_kwargs.queue_size=1024"],
+         "swav": ["method_kwargs.num_prototypes=300", "method_kwargs.epoch_queue_starts=1",
+                  "method_kwargs.queue_size=512"]}
 
 
-def test_the_registry_holds_the_seven_methods() -> None:
+def test_the_registry_holds_the_methods_and_the_refused_ones_say_why() -> None:
+    from sweeper.ssl.methods import REFUSED, refusal
+
     assert set(METHODS) == {"simclr", "vicreg", "byol", "barlow_twins", "mocov3", "dino",
-                            "simsiam"}
+                            "simsiam", "nnclr", "nnbyol", "nnsiam", "mocov2plus", "ressl",
+                            "swav"}
+    assert set(REFUSED) == {"supcon", "mae", "vibcreg", "wmse", "deepclusterv2", "all4one"}
+    assert "needs the class labels" in str(refusal("supcon"))
+    assert refusal("simclr") is None
 
 
 @pytest.mark.parametrize("method", sorted(METHODS))
@@ -46,7 +59,7 @@ def test_ema_methods_move_the_target_toward_the_online_network(tmp_path: Path) -
 
     train(digits_cfg("method=byol", *EXTRA["byol"], "max_epochs=1"), tmp_path)
     state = load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")["state_dict"]
-    online = state["method.projector.layers.0.weight"]
-    target = state["method.projector_momentum.layers.0.weight"]
+    online = state["method.projector.0.weight"]  # solo-learn's key layout
+    target = state["method.projector_momentum.0.weight"]
     assert not torch.equal(online, target)  # trained online, EMA-lagged target
     assert torch.allclose(online, target, atol=0.5)

@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from sweeper.metrics import rankme, spectral_metrics
-from sweeper.ssl import StopTraining, train
+from sweeper.ssl import train
 from sweeper.ssl.build import bank_loader, build_parts
 from sweeper.ssl.module import SSLModule
-from sweeper.ssl.monitor import RankMeMonitor
+from sweeper.ssl.monitor import LidarViews, RankMeMonitor
 from tests.ssl.conftest import digits_cfg
 
 
@@ -22,7 +22,7 @@ def test_monitor_rankme_equals_the_metrics_api_on_the_same_bank(size: int) -> No
     module = SSLModule(parts.cfg, parts.method, parts.views, parts.train_set)
     bank = bank_loader(parts.train_set, size, seed=1, batch_size=64)
     before = {k: v.clone() for k, v in parts.method.state_dict().items()}
-    metrics = RankMeMonitor(bank, parts.eval_view).measure(module)
+    metrics = RankMeMonitor(bank, parts.eval_view, every_n_epochs=1, enabled=True).measure(module)
     # measuring leaves the model as it was: train mode, BatchNorm statistics untouched
     assert parts.method.training
     after = parts.method.state_dict()
@@ -53,9 +53,9 @@ def test_the_bank_is_fixed_by_its_seed_and_capped_by_the_data() -> None:
 
 
 def test_on_monitor_can_prune_a_run(tmp_path: Path) -> None:
-    def prune(epoch: int, metrics: dict[str, float]) -> None:
+    def prune(epoch: int, metrics: dict[str, float]) -> str:
         assert metrics["rankme"] > 1 and "rankme_projector" in metrics
-        raise StopTraining("pruned")
+        return "pruned"
 
     metrics = train(digits_cfg("max_epochs=3", "optimizer.batch_size=512"), tmp_path,
                     on_monitor=prune)
@@ -76,8 +76,9 @@ def test_lidar_is_measured_when_enabled() -> None:
     parts = build_parts(digits_cfg())
     module = SSLModule(parts.cfg, parts.method, parts.views, parts.train_set)
     bank = bank_loader(parts.train_set, 256, seed=0, batch_size=1024)
-    monitor = RankMeMonitor(bank, parts.eval_view, lidar_views=parts.views, lidar_images=64,
-                            lidar_augmentations=4)
+    monitor = RankMeMonitor(bank, parts.eval_view, every_n_epochs=1, enabled=True,
+                            lidar=LidarViews(parts.views, n_images=64, n_augmentations=4,
+                                             delta=1e-4))
     value = monitor.measure(module)["lidar"]
     assert 1.0 <= value <= 63.0  # at most n - 1 between-class directions
 
@@ -100,8 +101,8 @@ def test_the_objective_is_measured_once_at_the_end_on_the_large_bank(tmp_path: P
 
 
 def test_a_pruned_run_has_no_objective_measurement(tmp_path: Path) -> None:
-    def prune(epoch: int, metrics: dict[str, float]) -> None:
-        raise StopTraining("pruned")
+    def prune(epoch: int, metrics: dict[str, float]) -> str:
+        return "pruned"
 
     metrics = train(digits_cfg("max_epochs=3", "monitor.bank_size=64"), tmp_path,
                     on_monitor=prune)
@@ -110,3 +111,10 @@ def test_a_pruned_run_has_no_objective_measurement(tmp_path: Path) -> None:
     assert metrics["objective_bank_size"] == metrics["monitor_bank_size"] == 64
     assert metrics["rankme"] == metrics["history"][-1]["rankme"]
     assert metrics["timings"]["objective_seconds"] == 0
+
+
+def test_on_monitor_returns_none_or_a_status(tmp_path: Path) -> None:
+    with pytest.raises(TypeError, match="on_monitor returns None or a status such as 'pruned', "
+                                        "got True"):
+        train(digits_cfg("max_epochs=1", "optimizer.batch_size=512", "checkpoint.enabled=false"),
+              tmp_path, on_monitor=lambda epoch, m: True)  # type: ignore[arg-type,return-value]

@@ -34,7 +34,7 @@ def _cfg(method: str, random_views: bool) -> DictConfig:
                      "auto_resume.enabled=true")
     if not random_views:  # the identity crop, no jitter: views draw nothing random
         cfg.augmentations[0].rrc.enabled = False
-        cfg.augmentations[0].color_jitter.enabled = False
+        cfg.augmentations[0].color_jitter.prob = 0.0
     return cfg
 
 

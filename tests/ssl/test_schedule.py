@@ -132,3 +132,22 @@ def test_lars_scales_weights_by_the_trust_ratio_and_leaves_biases_alone() -> Non
     torch.testing.assert_close(layer.weight.detach(), w0 - 0.5 * trust * (gw + 1e-2 * w0),
                                rtol=1e-6, atol=1e-9)
     torch.testing.assert_close(layer.bias.detach(), b0 - 0.5 * gb, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("backbone", ["digits_cnn", "resnet18", "vit_tiny"])
+def test_lightlys_split_is_solo_learns_ndim_rule_on_every_method(backbone: str) -> None:
+    """solo-learn leaves parameters with ndim <= 1 undecayed; lightly's split (norm layers and
+    biases) picks the same ones on every shipped method and backbone."""
+    from sweeper.config import compose_config
+    from sweeper.ssl.build import build_model
+    from sweeper.ssl.methods import METHODS
+
+    for method in METHODS:
+        model = build_model(compose_config([f"method={method}", f"backbone={backbone}"]))
+        cfg = OmegaConf.create({"name": "sgd", "lr": 0.1, "weight_decay": 1e-4,
+                                "kwargs": {"exclude_bias_n_norm": True}})
+        groups = {g["weight_decay"]: {id(p) for p in g["params"]}
+                  for g in build_optimizer(model, cfg).param_groups}
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        assert groups[0.0] == {id(p) for p in trainable if p.ndim <= 1}, method
+        assert groups[1e-4] == {id(p) for p in trainable if p.ndim > 1}, method

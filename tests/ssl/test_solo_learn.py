@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from sweeper.ssl.entry import train_main
+from sweeper.cli import main
 
 HERE = Path(__file__).resolve().parent / "solo_learn"
 # sha256 of the file as published by solo-learn (commit e74719b); the test fails if edited
@@ -36,7 +36,8 @@ def test_the_file_is_solo_learns_own() -> None:
 def test_solo_learn_vicreg_yaml_runs_unchanged(tmp_path: Path) -> None:
     data = _fake_cifar(tmp_path / "cifar")
     run_dir = tmp_path / "run"
-    code = train_main([
+    code = main([
+        "train",
         "--config-path", str(HERE), "--config-name", "vicreg",
         f"data.train_path={data}", f"hydra.run.dir={run_dir}",
         # a CPU smoke run of the GPU recipe

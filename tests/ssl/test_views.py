@@ -31,10 +31,16 @@ def test_a_full_crop_without_jitter_is_the_normalized_image() -> None:
 
 
 def test_a_certain_flip_mirrors_the_image() -> None:
-    images = torch.rand(2, 1, 8, 8)
+    images = torch.randint(0, 256, (2, 1, 8, 8), dtype=torch.uint8)
     flipped = BatchViews(_pipeline(rrc={"enabled": False}, horizontal_flip={"prob": 1.0},
                                    crop_size=8), [0.0], [1.0])(images)[0]
-    torch.testing.assert_close(flipped, images.flip(-1), atol=1e-5, rtol=0)
+    torch.testing.assert_close(flipped, images.flip(-1).float() / 255, atol=1e-6, rtol=0)
+
+
+def test_float_images_are_read_as_8_bit_pixels() -> None:
+    images = torch.rand(2, 1, 8, 8)
+    out = BatchViews(_pipeline(rrc={"enabled": False}, crop_size=8), [0.0], [1.0])(images)[0]
+    torch.testing.assert_close(out, torch.floor(images * 255 + 0.5) / 255, atol=1e-6, rtol=0)
 
 
 def test_jitter_blur_and_solarization_keep_pixels_in_range() -> None:
@@ -60,6 +66,20 @@ def test_the_digits_views_differ_from_each_other_and_keep_the_size() -> None:
     torch.testing.assert_close(ev, (images - 0.3053) / 0.3760)
 
 
-def test_equalization_is_refused_by_name() -> None:
-    with pytest.raises(ValueError, match="equalization is not supported"):
-        BatchViews(_pipeline(equalization={"enabled": True, "prob": 0.5}), [0.0], [1.0])
+def test_an_op_switched_off_with_a_positive_prob_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match=r"augmentations\[0\].gaussian_blur: enabled is false "
+                                         r"but prob is 0.5"):
+        BatchViews(_pipeline(gaussian_blur={"enabled": False, "prob": 0.5}), [0.0], [1.0])
+
+
+def test_a_prob_outside_zero_one_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"grayscale.prob must be in \[0, 1\], got 1.5"):
+        BatchViews(_pipeline(grayscale={"prob": 1.5}), [0.0], [1.0])
+
+
+def test_equalization_runs_and_keeps_the_pixels_8_bit() -> None:
+    torch.manual_seed(0)
+    images = torch.randint(0, 256, (4, 3, 16, 16), dtype=torch.uint8)
+    out = BatchViews(_pipeline(equalization={"prob": 1.0}), [0.0] * 3, [1.0] * 3)(images)[0]
+    torch.testing.assert_close(out * 255, torch.round(out * 255), atol=1e-3, rtol=0)
+    assert float(out.max()) <= 1.0

@@ -1,10 +1,7 @@
-"""Helpers for study tests: run the CLI in a fresh folder, open the study it made."""
+"""Helpers for study tests: search spaces, study names and URLs, open the study a run made."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -13,22 +10,7 @@ import pytest
 
 from tests.services import POSTGRES_URL, require_postgres
 
-REPO = Path(__file__).resolve().parents[2]
 CONF = Path(__file__).resolve().parent / "conf"  # test search spaces, via --config-dir
-
-
-def cli_env() -> dict[str, str]:
-    """Environment for CLI subprocesses: the checkout importable, full Hydra errors."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    env["HYDRA_FULL_ERROR"] = "1"
-    return env
-
-
-def run_cli(cwd: Path, *args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    """Runs ``rankme-sweeper ARGS`` in ``cwd``; returns the finished process."""
-    return subprocess.run([sys.executable, "-m", "sweeper.cli", *args], cwd=cwd, env=cli_env(),
-                          capture_output=True, text=True, timeout=timeout)
 
 
 def sqlite_url(folder: Path) -> str:

@@ -42,7 +42,7 @@ def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ({"optimizer.lr": "interval(0.1,"}, "bad expression 'interval(0.1,'"),
         ({"optimizer.lr": "range(5, 1)"}, "empty range"),
         ({"optimizer.lr": "interval(1, 0.1)"}, "empty interval"),
-        ({"optimizer.lr": "normal(0, 1)"}, "unknown function 'normal'"),
+        ({"optimizer.lr": "normal(0, 1)"}, "Unknown function 'normal'"),
     ],
 )
 def test_bad_space_fails_before_any_trial(workdir, capsys, params, message):
@@ -61,6 +61,8 @@ def test_bad_space_fails_before_any_trial(workdir, capsys, params, message):
         ("sweep.objective=accuracy", "sweep.objective 'accuracy' is not a metric"),
         ("sweep.direction=up", "sweep.direction 'up' must be maximize or minimize"),
         ("sweep.n_trials=0", "sweep.n_trials must be an integer >= 1"),
+        ("sweep.n_trials=many", "sweep.n_trials: Value 'many' of type 'str' could not be"),
+        ("sweep.sampler.seed=1.5", "sweep.sampler.seed: Value '1.5'"),
         ("sweep.heartbeat_s=1", "sweep.heartbeat_s must be an integer >= 2"),
         ("sweep.objective=[rankme,lidar]", "needs a single objective"),
         ("sweep.enqueue=[{optimizer.momentum:0.9}]", "is not a search-space key"),

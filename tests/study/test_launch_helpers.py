@@ -1,8 +1,7 @@
-"""Device blocks for local workers and Hydra flag ordering on the command line."""
+"""Device blocks for local workers."""
 
 from __future__ import annotations
 
-from sweeper.study.app import flags_first
 from sweeper.study.launch_local import assign_devices
 
 
@@ -18,8 +17,3 @@ def test_more_workers_than_gpus_share_round_robin_and_cpu_gets_none():
     assert assign_devices(3, ["0", "1"]) == ["0", "1", "0"]
     assert assign_devices(2, []) == [None, None]
 
-
-def test_hydra_flags_move_before_overrides():
-    argv = ["space=mine", "--config-dir", "/x", "sweep.n_trials=3", "-cd=/y", "--cfg", "job"]
-    assert flags_first(argv) == ["--config-dir", "/x", "-cd=/y", "--cfg", "job", "space=mine",
-                                 "sweep.n_trials=3"]

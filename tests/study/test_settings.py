@@ -10,7 +10,13 @@ from omegaconf import OmegaConf
 
 from sweeper.config import compose_config
 from sweeper.study.algorithms import PRUNERS, SAMPLERS, make_pruner, make_sampler
-from sweeper.study.settings import DEFAULT_DIRECTIONS, read_settings
+from sweeper.study.settings import (
+    DEFAULT_DIRECTIONS,
+    LAUNCHERS,
+    SlurmLauncher,
+    read_launcher,
+    read_settings,
+)
 from sweeper.study.space import parse_space
 
 
@@ -97,3 +103,62 @@ def test_shipped_spaces_fit_their_method(space, method):
     cfg = compose_config([f"space={space}", f"method={method}"], config_name="sweep")
     plan = make_plan(cfg)
     assert plan.space and all(p.key in cfg.space.params for p in plan.space.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"n_trials": "abc"}, "sweep.n_trials: Value 'abc' of type 'str' could not be converted"),
+        ({"n_trials": 2.5}, "sweep.n_trials: Value '2.5'"),
+        ({"workers": True}, "sweep.workers: Value 'True' of type 'bool'"),
+        ({"n_trails": 4}, "unknown key sweep.n_trails (did you mean n_trials?); "
+                          "conf/sweep.yaml lists every key"),
+        ({"sampler": {"name": "tpe", "sed": 1}}, "unknown key sweep.sampler.sed (did you mean "
+                                                 "seed?)"),
+        ({"pruner": {"min_resource": 1.5}}, "sweep.pruner.min_resource: Value '1.5'"),
+        ({"enqueue": {"optimizer.lr": 0.1}}, "sweep.enqueue"),
+    ],
+)
+def test_the_sweep_schema_names_the_bad_key(sweep_block, change, message):
+    block = {**sweep_block, **change}
+    for group in ("sampler", "pruner"):  # a partial group merges over the shipped one
+        if group in change:
+            block[group] = {**sweep_block[group], **change[group]}
+    with pytest.raises(ValueError) as info:
+        read_settings(block)
+    assert message in str(info.value)
+
+
+def test_the_sweep_schema_converts_what_yaml_and_the_command_line_give(sweep_block):
+    settings = read_settings({**sweep_block, "n_trials": "5", "max_retries": "0",
+                              "pruner": {**sweep_block["pruner"], "max_resource": 9}})
+    assert settings.n_trials == 5 and settings.max_retries == 0
+    assert settings.pruner["max_resource"] == 9 and settings.pruner["min_resource"] == 1
+    assert settings.sampler["seed"] is None
+
+
+@pytest.mark.parametrize("name", ["local", "slurm"])
+def test_the_shipped_launchers_read_typed(name):
+    cfg = compose_config([f"launcher={name}"], config_name="sweep")
+    launcher = read_launcher(cfg.launcher)  # `folder` resolves ${sweep.dir} in its config
+    assert isinstance(launcher, LAUNCHERS[name]) and launcher.name == name
+    if isinstance(launcher, SlurmLauncher):
+        assert launcher.folder == f"{cfg.sweep.dir}/slurm" and launcher.partition is None
+        assert launcher.additional_parameters == {} and launcher.wait is True
+    else:
+        assert launcher.refresh_s == 2.0
+
+
+def test_a_bad_launcher_block_is_one_clear_error():
+    with pytest.raises(ValueError, match="unknown launcher 'lsf'; choose one of: local, slurm"):
+        read_launcher({"name": "lsf"})
+    slurm = OmegaConf.to_container(
+        compose_config(["launcher=slurm"], config_name="sweep").launcher, resolve=True)
+    assert isinstance(slurm, dict)
+    with pytest.raises(ValueError, match=r"launcher.time_min: Value '4h'"):
+        read_launcher({**slurm, "time_min": "4h"})
+    with pytest.raises(ValueError, match=r"unknown key launcher.mem \(did you mean mem_gb\?\); "
+                                         r"conf/launcher/slurm.yaml lists every key"):
+        read_launcher({**slurm, "mem": 4})
+    with pytest.raises(ValueError, match="launcher.wait is missing"):
+        read_launcher({k: v for k, v in slurm.items() if k != "wait"})

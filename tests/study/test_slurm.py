@@ -9,8 +9,9 @@ import subprocess
 import pytest
 from optuna.trial import TrialState
 
+from tests.cli import REPO, run_cli
 from tests.services import service_missing
-from tests.study.conftest import REPO, load, run_cli, sqlite_url
+from tests.study.conftest import load, sqlite_url
 
 
 def _slurm_up() -> bool:
@@ -35,11 +36,11 @@ def slurm() -> None:
 
 def test_slurm_worker_job_completes_a_trial(tmp_path, study_name, slurm):
     url = sqlite_url(tmp_path)
-    done = run_cli(tmp_path, "sweep", "launcher=slurm", "launcher.cpus_per_task=1",
+    done = run_cli("sweep", "launcher=slurm", "launcher.cpus_per_task=1",
                    "launcher.mem_gb=1", f"launcher.folder={tmp_path / 'slurm'}",
                    "max_epochs=1",
                    f"sweep.storage={url}", f"sweep.study_name={study_name}", "sweep.n_trials=1",
-                   "sweep.workers=1", "sweep.pruner.name=none", timeout=600)
+                   "sweep.workers=1", "sweep.pruner.name=none", timeout=600, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "submitted 1 Slurm worker jobs" in done.stderr
     (trial,) = load(url, study_name).trials

@@ -19,7 +19,8 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from tests.study.conftest import CONF, cli_env, load, run_cli, sqlite_url
+from tests.cli import CLI, cli_env, run_cli
+from tests.study.conftest import CONF, load, sqlite_url
 
 
 def _common(url: str, name: str, n_trials: int, workers: int, space: str = "test_safe",
@@ -40,7 +41,7 @@ def _logs(folder: Path) -> str:
 
 def test_sqlite_four_workers_then_continue(tmp_path, study_name):
     url = sqlite_url(tmp_path)
-    done = run_cli(tmp_path, "sweep", *_common(url, study_name, 4, 4))
+    done = run_cli("sweep", *_common(url, study_name, 4, 4), cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     study = load(url, study_name)
     assert len(_finished(study)) == 4 and len(study.trials) == 4
@@ -54,10 +55,11 @@ def test_sqlite_four_workers_then_continue(tmp_path, study_name):
     assert "database is locked" not in logs and "Traceback" not in logs
 
     # One more trial from a lone `worker` (what a Slurm job runs); n_trials is the total.
-    more = run_cli(tmp_path, "worker", *_common(url, study_name, 5, 1))
+    more = run_cli("worker", *_common(url, study_name, 5, 1), cwd=tmp_path)
     assert more.returncode == 0, more.stderr[-3000:]
     assert len(_finished(load(url, study_name))) == 5
-    again = run_cli(tmp_path, "sweep", *_common(url, study_name, 5, 4))  # nothing left to do
+    # nothing left to do
+    again = run_cli("sweep", *_common(url, study_name, 5, 4), cwd=tmp_path)
     assert again.returncode == 0 and len(load(url, study_name).trials) == 5
 
     # A plain Optuna study: Optuna's own command line reads it.
@@ -67,7 +69,8 @@ def test_sqlite_four_workers_then_continue(tmp_path, study_name):
     assert optuna_cli.returncode == 0, optuna_cli.stderr
     assert len(json.loads(optuna_cli.stdout)) == 5
 
-    status = run_cli(tmp_path, "status", f"sweep.storage={url}", f"sweep.study_name={study_name}")
+    status = run_cli("status", f"sweep.storage={url}", f"sweep.study_name={study_name}",
+                     cwd=tmp_path)
     assert status.returncode == 0, status.stderr[-3000:]
     best = load(url, study_name).best_trial
     assert f"best trial {best.number}:" in status.stdout
@@ -80,7 +83,7 @@ def test_postgresql_two_workers_keep_the_password_out_of_files_and_output(
     url = postgres_url.replace("://postgres@", "://postgres:${oc.env:RANKME_TEST_PGPASS}@")
     # Two objectives: RankMe up, alpha-ReQ down (a slower spectral decay).
     objective = "sweep.objective=[rankme,alpha_req]"
-    done = run_cli(tmp_path, "sweep", *_common(url, study_name, 2, 2), objective)
+    done = run_cli("sweep", *_common(url, study_name, 2, 2), objective, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     study = load(postgres_url, study_name)
     assert len(_finished(study)) == 2 and len(study.trials) == 2
@@ -88,8 +91,8 @@ def test_postgresql_two_workers_keep_the_password_out_of_files_and_output(
     for trial in study.trials:
         metrics = json.loads((Path(trial.user_attrs["run_dir"]) / "metrics.json").read_text())
         assert trial.values == [metrics["rankme"], metrics["alpha_req"]]
-    status = run_cli(tmp_path, "status", f"sweep.storage={url}", f"sweep.study_name={study_name}",
-                     objective, "sweep.pruner.name=none")
+    status = run_cli("status", f"sweep.storage={url}", f"sweep.study_name={study_name}",
+                     objective, "sweep.pruner.name=none", cwd=tmp_path)
     assert status.returncode == 0, status.stderr[-3000:]
     assert "alpha_req" in status.stdout
     assert "postgres:***@" in status.stdout.replace("\n", "")
@@ -103,7 +106,7 @@ def test_postgresql_two_workers_keep_the_password_out_of_files_and_output(
 def test_killed_worker_trial_fails_and_is_retried(tmp_path, study_name):
     url = sqlite_url(tmp_path)
     args = [*_common(url, study_name, 2, 2), "max_epochs=2", "sweep.max_retries=1"]
-    sweep = subprocess.Popen([sys.executable, "-m", "sweeper.cli", "sweep", *args], cwd=tmp_path,
+    sweep = subprocess.Popen([*CLI, "sweep", *args], cwd=tmp_path,
                              env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     victim = None
     deadline = time.monotonic() + 180
@@ -120,7 +123,8 @@ def test_killed_worker_trial_fails_and_is_retried(tmp_path, study_name):
     output = sweep.communicate(timeout=300)[0].decode()
     assert sweep.returncode == 0, output[-3000:]  # the other worker ran the retry
 
-    again = run_cli(tmp_path, "sweep", *args)  # re-running a finished study changes nothing
+    # re-running a finished study changes nothing
+    again = run_cli("sweep", *args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
     study = load(url, study_name)
     assert len(_finished(study)) == 2
@@ -138,8 +142,9 @@ def test_pruner_stops_a_collapsing_configuration_and_divergence_counts_as_pruned
     url = sqlite_url(tmp_path)
     args = [*_common(url, study_name, 3, 1, space="test_collapse", pruner="median"),
             "max_epochs=2", "sweep.pruner.n_startup_trials=1", "sweep.pruner.n_warmup_steps=0",
-            "sweep.enqueue=[{optimizer.lr:0.3},{optimizer.lr:50.0},{optimizer.lr:1e9}]"]
-    done = run_cli(tmp_path, "sweep", *args)
+            "scheduler.warmup_epochs=0",  # lr 1e30 from the first step: it diverges at once
+            "sweep.enqueue=[{optimizer.lr:0.3},{optimizer.lr:50.0},{optimizer.lr:1e30}]"]
+    done = run_cli("sweep", *args, cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     good, bad, diverged = load(url, study_name).trials
     assert good.params == {"optimizer.lr": 0.3} and good.state == TrialState.COMPLETE
@@ -149,14 +154,14 @@ def test_pruner_stops_a_collapsing_configuration_and_divergence_counts_as_pruned
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "pruned" and bad.user_attrs["train_status"] == "pruned"
     assert list(run_dir.rglob("*.ckpt"))  # a pruned run keeps its checkpoint
-    assert diverged.params == {"optimizer.lr": 1e9} and diverged.state == TrialState.PRUNED
+    assert diverged.params == {"optimizer.lr": 1e30} and diverged.state == TrialState.PRUNED
     assert diverged.user_attrs["train_status"] == "diverged"
 
 
 def test_raising_training_fails_trial_with_error_attr(tmp_path, study_name):
     url = sqlite_url(tmp_path)
     args = [*_common(url, study_name, 2, 1, space="test_broken"), "sweep.max_retries=0"]
-    done = run_cli(tmp_path, "sweep", *args)
+    done = run_cli("sweep", *args, cwd=tmp_path)
     assert done.returncode == 1  # the study did not reach n_trials
     (trial,) = load(url, study_name).trials
     assert trial.state == TrialState.FAIL

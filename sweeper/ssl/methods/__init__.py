@@ -1,4 +1,5 @@
-"""JE-SSL methods, one file each on :class:`~sweeper.ssl.methods.base.SSLMethod`."""
+"""JE-SSL methods, one file each on :class:`~sweeper.ssl.methods.base.SSLMethod`, and the
+solo-learn methods this project refuses, each with its reason."""
 
 from __future__ import annotations
 
@@ -12,16 +13,46 @@ from sweeper.ssl.methods.barlow_twins import BarlowTwins
 from sweeper.ssl.methods.base import SSLMethod
 from sweeper.ssl.methods.byol import BYOL
 from sweeper.ssl.methods.dino import DINO
+from sweeper.ssl.methods.mocov2plus import MoCoV2Plus
 from sweeper.ssl.methods.mocov3 import MoCoV3
+from sweeper.ssl.methods.nnbyol import NNBYOL
+from sweeper.ssl.methods.nnclr import NNCLR
+from sweeper.ssl.methods.nnsiam import NNSiam
+from sweeper.ssl.methods.ressl import ReSSL
 from sweeper.ssl.methods.simclr import SimCLR
 from sweeper.ssl.methods.simsiam import SimSiam
+from sweeper.ssl.methods.swav import SwAV
 from sweeper.ssl.methods.vicreg import VICReg
 
-__all__ = ["METHODS", "SSLMethod", "build_method"]
+__all__ = ["METHODS", "REFUSED", "SSLMethod", "build_method", "refusal"]
 
 METHODS: dict[str, type[SSLMethod]] = {
-    cls.name: cls for cls in (SimCLR, VICReg, BYOL, BarlowTwins, MoCoV3, DINO, SimSiam)
+    cls.name: cls for cls in (SimCLR, VICReg, BYOL, BarlowTwins, MoCoV3, DINO, SimSiam,
+                              NNCLR, NNBYOL, NNSiam, MoCoV2Plus, ReSSL, SwAV)
 }
+
+# solo-learn methods (solo/methods, commit 9187ea3) this project does not train, and why.
+REFUSED: dict[str, str] = {
+    "supcon": "SupCon is supervised contrastive learning: it needs the class labels in "
+              "pretraining, and this project selects hyperparameters without labels",
+    "mae": "MAE reconstructs masked pixels with a ViT decoder: not a joint-embedding method, "
+           "so RankMe of its embeddings is not the objective the paper validated; not "
+           "implemented",
+    "vibcreg": "VIbCReg needs IterNorm whitening in its projector (solo/utils/whitening.py); "
+               "not implemented yet",
+    "wmse": "W-MSE needs batch whitening by Cholesky over whitening_size sub-batches and the "
+            "'adam' optimizer; not implemented yet",
+    "deepclusterv2": "DeepClusterV2 runs k-means over a memory bank indexed by dataset sample "
+                     "ids every epoch; not implemented yet",
+    "all4one": "All4One needs a transformer over nearest-neighbour sets and its own "
+               "centroid/redundancy losses; not implemented yet",
+}
+
+
+def refusal(name: str) -> str | None:
+    """Why method ``name`` is refused, or None for a method this project trains."""
+    reason = REFUSED.get(str(name))
+    return f"method {name!r} is refused: {reason}" if reason else None
 
 
 def build_method(name: str, backbone: nn.Module, feat_dim: int,
@@ -29,9 +60,12 @@ def build_method(name: str, backbone: nn.Module, feat_dim: int,
     """Build method ``name`` around ``backbone`` with its ``method_kwargs``.
 
     Raises:
-        ValueError: for an unknown method (listing the known ones) or a missing/unknown
-            keyword (listing the accepted ones).
+        ValueError: for a refused method (with the reason), an unknown one (listing the
+            known ones) or a missing/unknown keyword (listing the accepted ones).
     """
+    reason = refusal(name)
+    if reason:
+        raise ValueError(reason)
     if name not in METHODS:
         raise ValueError(f"unknown method {name!r}; choose one of: {', '.join(METHODS)}")
     cls = METHODS[name]

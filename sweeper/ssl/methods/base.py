@@ -17,7 +17,7 @@ import torch
 from lightly.models.utils import deactivate_requires_grad
 from torch import nn
 
-__all__ = ["MomentumMethod", "SSLMethod", "frozen_copy", "view_pairs"]
+__all__ = ["MomentumMethod", "SSLMethod", "frozen_copy", "two_views", "view_pairs"]
 
 
 def frozen_copy(module: nn.Module) -> nn.Module:
@@ -37,6 +37,18 @@ def view_pairs(n_views: int) -> list[tuple[int, int]]:
         raise ValueError(f"a joint-embedding method needs at least 2 views, got {n_views}: "
                          "set augmentations[*].num_crops so that they sum to >= 2")
     return list(combinations(range(n_views), 2))
+
+
+def two_views(views: list[torch.Tensor], name: str) -> list[torch.Tensor]:
+    """The two large crops, for a method solo-learn trains on exactly two views.
+
+    Raises:
+        ValueError: unless there are exactly two views.
+    """
+    if len(views) != 2:
+        raise ValueError(f"{name} trains on exactly 2 views (solo-learn's two large crops), got "
+                         f"{len(views)}: set augmentations[*].num_crops so that they sum to 2")
+    return views
 
 
 class SSLMethod(nn.Module):
@@ -76,6 +88,11 @@ class SSLMethod(nn.Module):
 
     def after_backward(self, epoch: int) -> None:
         """Hook between backward and the optimizer step (gradient surgery)."""
+
+    def static_lr_modules(self) -> list[nn.Module]:
+        """Modules whose learning rate stays at the base rate, outside the schedule
+        (solo-learn's ``static_lr``: SimSiam's and NNSiam's predictors)."""
+        return []
 
 
 class MomentumMethod(SSLMethod):

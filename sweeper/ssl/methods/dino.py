@@ -1,10 +1,15 @@
-"""DINO (Caron et al., ICCV 2021): self-distillation with no labels.
+"""DINO (Caron et al., ICCV 2021), as solo-learn trains it.
 
-Student and EMA teacher share the architecture (backbone + ``DINOProjectionHead``: MLP to a
-``proj_output_dim`` bottleneck, L2 norm, weight-normalized layer to ``num_prototypes``).
-``L = sum_{t != s} H(softmax((g_t - c) / T_t), softmax(f_s / T_s))`` averaged over pairs, the
-teacher sees the first two (global) views, the center ``c`` is an EMA of teacher outputs
-(lightly's ``DINOLoss``). The monitored projector output is the bottleneck.
+Student and EMA teacher share the architecture: backbone + head (MLP
+``Linear-[BN]-GELU-Linear-[BN]-GELU-Linear`` to a ``proj_output_dim`` bottleneck, L2 norm,
+weight-normalized layer to ``num_prototypes``; lightly's ``DINOProjectionHead``, BatchNorm
+when ``use_bn_in_head``). ``L = mean_{t != s} H(softmax((g_t - c) / T_t), softmax(f_s / T_s))``
+over teacher views ``t`` (the two large crops) and student views ``s``; ``T_t`` rises
+linearly from ``warmup_teacher_temperature`` over ``warmup_teacher_temperature_epochs``; the
+centre ``c`` is an EMA (0.9) of teacher outputs (lightly's ``DINOLoss``). After backward,
+each backbone gradient is clipped to norm ``clip_grad`` on its own (0: off) and the last
+layer's gradients are dropped for ``freeze_last_layer`` epochs. The monitored projector
+output is the bottleneck.
 """
 
 from __future__ import annotations
@@ -26,16 +31,19 @@ class DINO(MomentumMethod):
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, num_prototypes: int, norm_last_layer: bool,
-                 clip_grad: float, freeze_last_layer: int, student_temperature: float,
-                 teacher_temperature: float, warmup_teacher_temperature: float,
+                 use_bn_in_head: bool, clip_grad: float, freeze_last_layer: int,
+                 student_temperature: float, teacher_temperature: float,
+                 warmup_teacher_temperature: float,
                  warmup_teacher_temperature_epochs: int) -> None:
         super().__init__(backbone, feat_dim)
+
         def head() -> DINOProjectionHead:
             with warnings.catch_warnings():  # lightly's head uses the old weight_norm
                 warnings.simplefilter("ignore", FutureWarning)
                 return DINOProjectionHead(
                     feat_dim, proj_hidden_dim, proj_output_dim, num_prototypes,
-                    freeze_last_layer=freeze_last_layer, norm_last_layer=norm_last_layer)
+                    batch_norm=use_bn_in_head, freeze_last_layer=freeze_last_layer,
+                    norm_last_layer=norm_last_layer)
 
         self.projector = head()
         self.backbone_momentum = frozen_copy(backbone)
@@ -54,13 +62,20 @@ class DINO(MomentumMethod):
         head = cast(DINOProjectionHead, self.projector)
         return head.layers(features)
 
+    def objective(self, student: list[torch.Tensor], teacher: list[torch.Tensor],
+                  epoch: int) -> torch.Tensor:
+        return self.criterion(teacher, student, epoch=epoch)
+
     def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
         view_pairs(len(views))
         student = [self.projector(self.backbone(v)) for v in views]
-        teacher = self.teacher(views[:2])
-        return self.criterion(teacher, student, epoch=epoch)
+        return self.objective(student, self.teacher(views[:2]), epoch)
 
     def after_backward(self, epoch: int) -> None:
-        if self.clip_grad > 0:
-            nn.utils.clip_grad_norm_(self.parameters(), self.clip_grad)
+        if self.clip_grad:
+            for p in self.backbone.parameters():
+                if p.grad is not None:
+                    coef = self.clip_grad / (p.grad.norm(2) + 1e-6)
+                    if coef < 1:
+                        p.grad.mul_(coef)
         cast(DINOProjectionHead, self.projector).cancel_last_layer_gradients(epoch)

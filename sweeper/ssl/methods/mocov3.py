@@ -1,8 +1,10 @@
-"""MoCo v3 (Chen, Xie & He, ICCV 2021): query = predictor(projector(f)), key from the EMA
-encoder, InfoNCE against the other keys of the (global) batch.
+"""MoCo v3 (Chen, Xie & He, ICCV 2021), as solo-learn trains it.
 
-``ctr(q, k) = 2 T * CE(norm(q) norm(k)^T / T, diag)`` and ``L = ctr(q_1, k_2) + ctr(q_2, k_1)``
-(Algorithm 1 of the paper). Keys are gathered across GPUs, queries stay local.
+``ctr(q, k) = 2 T * CE(norm(q) norm(k)^T / T, diag)`` with keys gathered across GPUs;
+``L = ctr(q_1, k_2) + ctr(q_2, k_1)``. For ResNets (solo-learn: a backbone whose name
+contains "resnet") the projector is ``Linear-BN-ReLU-Linear-BN`` and the predictor
+``Linear-BN-ReLU-Linear``; for other backbones the projector has three layers and the
+predictor ends in a BatchNorm too. No biases; the final BatchNorms have no scale or shift.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
-from lightly.models.modules import BYOLPredictionHead, MoCoProjectionHead
 from lightly.models.utils import concat_all_gather
 from torch import nn
 
-from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, view_pairs
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, two_views
+from sweeper.ssl.methods.heads import mlp
 
 
 def moco_contrastive(q: torch.Tensor, k: torch.Tensor, temperature: float) -> torch.Tensor:
@@ -29,25 +31,30 @@ def moco_contrastive(q: torch.Tensor, k: torch.Tensor, temperature: float) -> to
     return 2 * temperature * F.cross_entropy(logits, labels)
 
 
+def is_resnet(backbone: nn.Module) -> bool:
+    return "resnet" in type(backbone).__name__.lower()
+
+
 class MoCoV3(MomentumMethod):
     name = "mocov3"
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, pred_hidden_dim: int, temperature: float) -> None:
         super().__init__(backbone, feat_dim)
-        self.projector = MoCoProjectionHead(feat_dim, proj_hidden_dim, proj_output_dim,
-                                            num_layers=2, batch_norm=True)
-        self.predictor = BYOLPredictionHead(proj_output_dim, pred_hidden_dim, proj_output_dim)
+        resnet = is_resnet(backbone)
+        self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim,
+                             layers=2 if resnet else 3, bias=False, last_bn="plain")
+        self.predictor = mlp(proj_output_dim, pred_hidden_dim, proj_output_dim, bias=False,
+                             last_bn=None if resnet else "plain")
         self.backbone_momentum = frozen_copy(backbone)
         self.projector_momentum = frozen_copy(self.projector)
         self.temperature = temperature
 
+    def objective(self, q: list[torch.Tensor], k: list[torch.Tensor]) -> torch.Tensor:
+        return (moco_contrastive(q[0], k[1], self.temperature)
+                + moco_contrastive(q[1], k[0], self.temperature))
+
     def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
+        views = two_views(views, self.name)
         q = [self.predictor(self.projector(self.backbone(v))) for v in views]
-        k = self.teacher(views)
-        pairs = view_pairs(len(views))
-        total = torch.zeros((), device=q[0].device)
-        for i, j in pairs:
-            total = total + moco_contrastive(q[i], k[j], self.temperature) \
-                + moco_contrastive(q[j], k[i], self.temperature)
-        return total / len(pairs)
+        return self.objective(q, self.teacher(views))

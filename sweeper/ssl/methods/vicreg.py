@@ -1,20 +1,20 @@
-"""VICReg (Bardes, Ponce & LeCun, ICLR 2022).
+"""VICReg (Bardes, Ponce & LeCun, ICLR 2022), with solo-learn's weights.
 
-``L = lambda * MSE(z_a, z_b) + mu * [v(z_a) + v(z_b)] / 2 + nu * [c(z_a) + c(z_b)]`` with
-``v(z) = mean_j relu(1 - sqrt(Var(z_j) + 1e-4))`` and ``c(z) = sum_{i != j} Cov(z)_ij^2 / d``,
-the official definition (facebookresearch/vicreg, lightly's ``VICRegLoss``). solo-learn sums
-the two variance terms without the 1/2, so its variance weight is effectively twice ours: a
-solo-learn ``var_loss_weight`` of 25 corresponds to mu = 50 here.
+``L = sim * MSE(z_a, z_b) + var * [v(z_a) + v(z_b)] + cov * [c(z_a) + c(z_b)]`` with
+``v(z) = mean_j relu(1 - sqrt(Var(z_j) + 1e-4))`` and ``c(z) = sum_{i != j} Cov(z)_ij^2 / d``.
+``var_loss_weight`` has solo-learn's meaning: the two branches' variance terms are summed,
+so the paper's (and lightly's) mu, which weights their mean, is ``2 * var_loss_weight``.
+Projector ``Linear-BN-ReLU-Linear-BN-ReLU-Linear`` (with biases).
 """
 
 from __future__ import annotations
 
 import torch
 from lightly.loss import VICRegLoss
-from lightly.models.modules.heads import VICRegProjectionHead
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, view_pairs
+from sweeper.ssl.methods.base import SSLMethod, two_views
+from sweeper.ssl.methods.heads import mlp
 
 
 class VICReg(SSLMethod):
@@ -24,13 +24,13 @@ class VICReg(SSLMethod):
                  proj_output_dim: int, sim_loss_weight: float, var_loss_weight: float,
                  cov_loss_weight: float) -> None:
         super().__init__(backbone, feat_dim)
-        self.projector = VICRegProjectionHead(feat_dim, proj_hidden_dim, proj_output_dim,
-                                              num_layers=3)
-        self.criterion = VICRegLoss(lambda_param=sim_loss_weight, mu_param=var_loss_weight,
+        self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, layers=3)
+        self.criterion = VICRegLoss(lambda_param=sim_loss_weight, mu_param=2 * var_loss_weight,
                                     nu_param=cov_loss_weight, gather_distributed=True)
 
+    def objective(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
+        return self.criterion(z_a, z_b)
+
     def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
-        z = [self.projector(self.backbone(v)) for v in views]
-        pairs = view_pairs(len(z))
-        return sum((self.criterion(z[i], z[j]) for i, j in pairs),
-                   torch.zeros((), device=z[0].device)) / len(pairs)
+        a, b = (self.projector(self.backbone(v)) for v in two_views(views, self.name))
+        return self.objective(a, b)

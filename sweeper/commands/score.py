@@ -1,4 +1,8 @@
-"""``rankme-sweeper score``: label-free metrics of embeddings stored on disk."""
+"""``rankme-sweeper score PATH [...]``: label-free metrics of embeddings stored on disk.
+
+An embedding file or a folder of shards, or a checkpoint's frozen backbone features. Not a
+Hydra app: argparse parses the line; Hydra overrides only name a checkpoint's data.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,9 @@ from sweeper.metrics.embedding_files import SUPPORTED_SUFFIXES, accumulate_files
 from sweeper.metrics.measures import finite_or_none, spectral_metrics
 from sweeper.metrics.registry import SPECTRAL
 
-__all__ = ["score_checkpoint", "score_main", "score_path"]
+__all__ = ["SUMMARY", "main", "score_checkpoint", "score_path"]
+
+SUMMARY = "label-free metrics of embeddings (.npy .npz .pt .safetensors)"
 
 
 def score_path(path: str, show_progress: bool = False) -> dict[str, object]:
@@ -79,7 +85,8 @@ def score_checkpoint(path: str, overrides: Sequence[str] = (),
     return metrics
 
 
-def score_main(argv: Sequence[str]) -> int:
+def main(argv: Sequence[str]) -> int:
+    """Prints the metrics (a table, or one JSON object); 2 for anything unreadable."""
     parser = argparse.ArgumentParser(
         prog="rankme-sweeper score",
         description="Label-free metrics (RankMe, alpha-ReQ, NESum, stable rank, threshold "

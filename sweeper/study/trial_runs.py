@@ -1,4 +1,4 @@
-"""The finished trials of an Optuna study, read with their run dirs, and oracle user attrs.
+"""An existing study's trials, read with their run dirs (what ``compare`` evaluates).
 
 A usable trial is COMPLETE or PRUNED, has the user attr ``run_dir``, and that folder holds a
 ``metrics.json`` with a finite ``rankme`` and a checkpoint. Every other trial is listed as
@@ -15,10 +15,11 @@ from typing import Any
 
 import optuna
 from optuna.storages import RDBStorage
-from optuna.storages._rdb import models
 from optuna.trial import TrialState
 
-__all__ = ["TrialRun", "load_trial_runs", "set_finished_trial_user_attrs", "study_folder"]
+from sweeper.study.storage import mask_url, open_storage, sqlite_path
+
+__all__ = ["TrialRun", "load_existing_study", "load_trial_runs", "study_folder"]
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 CHECKPOINT_NAMES = ("last.ckpt",)
@@ -29,7 +30,6 @@ class TrialRun:
     """One trial of the study as the oracle sees it."""
 
     number: int
-    trial_id: int
     state: str
     params: dict[str, Any]
     run_dir: Path | None
@@ -56,8 +56,8 @@ def _checkpoint(run_dir: Path) -> Path | None:
 def _read(trial: optuna.trial.FrozenTrial, base: Path) -> TrialRun:
     raw = trial.user_attrs.get("run_dir")
     run_dir = None if raw is None else (Path(raw) if Path(raw).is_absolute() else base / raw)
-    run = TrialRun(number=trial.number, trial_id=trial._trial_id, state=trial.state.name,
-                   params=dict(trial.params), run_dir=run_dir)
+    run = TrialRun(number=trial.number, state=trial.state.name, params=dict(trial.params),
+                   run_dir=run_dir)
     if trial.state not in FINISHED:
         error = trial.user_attrs.get("error")
         run.skipped = f"state {trial.state.name}" + (f": {error}" if error else "")
@@ -110,34 +110,27 @@ def study_folder(runs: list[TrialRun]) -> Path:
     return max(set(parents), key=parents.count)
 
 
-def set_finished_trial_user_attrs(storage: Any, trial_id: int, attrs: dict[str, Any]) -> None:
-    """Store user attrs on a finished trial (upsert, one transaction).
+def load_existing_study(storage_url: str, study_name: str, heartbeat_s: int,
+                        max_retries: int) -> tuple[optuna.Study, RDBStorage]:
+    """Opens an existing study and its storage (never creates either).
 
-    Optuna's public API refuses to change a finished trial, and the oracle runs after the
-    trials finished. For RDB storages (SQLite, PostgreSQL, MySQL) the rows are written
-    through Optuna's own ORM models, the same table ``trial.set_user_attr`` fills; params,
-    values and states are not touched.
+    Args:
+        storage_url: ``sweep.storage``.
+        study_name: ``sweep.study_name``.
+        heartbeat_s, max_retries: the study's ``sweep.heartbeat_s`` and ``sweep.max_retries``
+            (see :func:`~sweeper.study.storage.open_storage`).
 
     Raises:
-        ValueError: for a storage that is not an RDB storage.
+        ValueError: for a missing SQLite file, an unknown study name (listing those there)
+            or an unreachable storage.
     """
-    backend = getattr(storage, "_backend", storage)  # unwrap Optuna's cached storage
-    if not isinstance(backend, RDBStorage):
-        raise ValueError(f"storing oracle results needs an RDB storage (SQLite, PostgreSQL), "
-                         f"got {type(backend).__name__}")
-    session = backend.scoped_session()
-    try:
-        for key, value in attrs.items():
-            row = (session.query(models.TrialUserAttributeModel)
-                   .filter_by(trial_id=trial_id, key=key).one_or_none())
-            if row is None:
-                session.add(models.TrialUserAttributeModel(
-                    trial_id=trial_id, key=key, value_json=json.dumps(value)))
-            else:
-                row.value_json = json.dumps(value)
-        session.commit()
-    except Exception:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    path = sqlite_path(storage_url)
+    if path is not None and not path.is_file():
+        raise ValueError(f"no study database at {path} (sweep.storage={mask_url(storage_url)}); "
+                         "run `rankme-sweeper sweep` first or pass sweep.storage=...")
+    storage = open_storage(storage_url, heartbeat_s, max_retries)
+    names = optuna.get_all_study_names(storage)
+    if study_name not in names:
+        raise ValueError(f"no study named {study_name!r} in {mask_url(storage_url)}; it holds: "
+                         f"{', '.join(names) or 'no study'}")
+    return optuna.load_study(study_name=study_name, storage=storage), storage

@@ -1,0 +1,181 @@
+"""The one Hydra runner of every Hydra subcommand (train, sweep, worker, status, compare).
+
+Hydra parses the command line (its flags and its override grammar), composes the config
+from ``conf/`` (plus ``--config-dir``) and owns the run dir. This module only puts Hydra's
+flags before the overrides (Hydra's argparse wants them first), names the job after the
+subcommand, makes a relative ``--config-path`` relative to the current folder, and turns
+every bad input, from a composition error to a task's ``ValueError``, into one ``error:``
+line and exit code 2 (:data:`USAGE_ERROR`), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import hydra
+from hydra.errors import HydraException
+from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from sweeper.config import CONF_DIR, explain
+
+__all__ = ["QUIET", "USAGE_ERROR", "Task", "flags_first", "run_app", "split_argv"]
+
+USAGE_ERROR = 2
+Task = Callable[[DictConfig], int]
+# For commands that only read (status, compare): no run dir, no log files, no .hydra/.
+QUIET = ("hydra.output_subdir=null", "hydra.run.dir=.", "hydra/job_logging=none",
+         "hydra/hydra_logging=none")
+# Hydra flags that take a value (``--info`` only optionally).
+_VALUE_FLAGS = {"--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--cfg",
+                "-c", "--package", "-p", "--info", "-i", "--shell-completion", "-sc",
+                "--experimental-rerun"}
+_HELP_FLAGS = ("-h", "--help", "--hydra-help")
+
+
+def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
+    """Hydra's flags (with their values) and the overrides, each in the given order."""
+    flags: list[str] = []
+    overrides: list[str] = []
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg.startswith("-"):
+            flags.append(arg)
+            if arg in _VALUE_FLAGS and args and not args[0].startswith("-") \
+                    and (arg not in ("--info", "-i") or "=" not in args[0]):
+                flags.append(args.pop(0))
+        else:
+            overrides.append(arg)
+    return flags, overrides
+
+
+def flags_first(argv: Sequence[str]) -> list[str]:
+    """``argv`` with Hydra's flags (and their values) moved before the overrides."""
+    flags, overrides = split_argv(argv)
+    return flags + overrides
+
+
+def _flag_values(args: Sequence[str]) -> dict[str, str]:
+    """``--config-path``, ``--config-name``, ``--config-dir`` values (long names as keys)."""
+    names = {"-cp": "--config-path", "-cn": "--config-name", "-cd": "--config-dir"}
+    found: dict[str, str] = {}
+    for i, arg in enumerate(args):
+        flag, eq, value = arg.partition("=")
+        flag = names.get(flag, flag)
+        if flag in names.values():
+            found[flag] = value if eq else (args[i + 1] if i + 1 < len(args) else "")
+    return found
+
+
+def _absolute_config_path(args: list[str]) -> list[str]:
+    """Hydra reads a relative ``--config-path`` relative to the Python file that declares
+    the app; a user means the current folder."""
+    out = list(args)
+    for i, arg in enumerate(out):
+        flag, eq, value = arg.partition("=")
+        if flag not in ("--config-path", "-cp"):
+            continue
+        if eq and value and not value.startswith("pkg://"):
+            out[i] = f"{flag}={Path(value).expanduser().resolve()}"
+        elif not eq and i + 1 < len(out) and not out[i + 1].startswith("pkg://"):
+            out[i + 1] = str(Path(out[i + 1]).expanduser().resolve())
+    return out
+
+
+def _masked(text: str, overrides: Sequence[str], cfg: DictConfig | None = None) -> str:
+    """``text`` without the password of any storage URL given or configured."""
+    from sweeper.study.storage import mask_secrets  # imports torch: only on this path
+
+    urls = [o.partition("=")[2] for o in overrides if "://" in o]
+    if cfg is not None:
+        urls.append(str(OmegaConf.select(cfg, "sweep.storage", default="",
+                                         throw_on_resolution_failure=False) or ""))
+    for url in urls:
+        if url:
+            text = mask_secrets(text, url)
+    return text
+
+
+@contextmanager
+def _own_logging() -> Iterator[None]:
+    """Hydra configures the root logger (console and log file handlers) for its job; put it
+    back afterwards, so that a second run in the same process (tests, a notebook) does not
+    write to the first one's log file or to a closed stream."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        yield
+    finally:
+        for handler in root.handlers:
+            if handler not in handlers:
+                handler.close()
+        root.handlers[:] = handlers
+        root.setLevel(level)
+
+
+def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
+            summary: str = "", quiet: bool = False) -> int:
+    """Runs ``task`` on the config Hydra composes from ``conf/<config_name>.yaml`` and
+    ``argv`` (Hydra flags and overrides, in any order).
+
+    Args:
+        name: the subcommand (the job's name: ``train.log``, ``--help``'s title).
+        argv: the command line after the subcommand.
+        task: returns the exit code; a ``ValueError`` it raises is a bad input (exit 2).
+        config_name: the primary config.
+        summary: one line printed above Hydra's ``--help``.
+        quiet: no run dir, log files or ``.hydra/`` (commands that only read).
+
+    Returns:
+        The task's exit code; 0 for ``--cfg``, ``--info`` and ``--help``; 2 for a bad
+        override, key, group option, flag or input.
+    """
+    flags, overrides = split_argv(argv)
+    flags = _absolute_config_path(flags)
+    extra = [] if any(o.startswith("hydra.job.name=") for o in overrides) else [
+        f"hydra.job.name={name}"]
+    extra += list(QUIET) if quiet else []
+    if summary and any(f in _HELP_FLAGS for f in flags):
+        print(f"rankme-sweeper {name}: {summary}\n")
+    code = {"value": 0}
+
+    def _task(cfg: DictConfig) -> None:
+        try:
+            code["value"] = task(cfg)
+        except OmegaConfBaseException as err:  # e.g. ${oc.env:VAR} of an unset variable
+            line = str(err).strip().splitlines()[0]
+            print(f"error: {_masked(line, overrides)}", file=sys.stderr)
+            code["value"] = USAGE_ERROR
+        except ValueError as err:
+            print(f"error: {_masked(str(err), overrides, cfg)}", file=sys.stderr)
+            code["value"] = USAGE_ERROR
+
+    values = _flag_values(flags)
+    saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
+    sys.argv = [f"rankme-sweeper {name}", *flags, *extra, *overrides]
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises; the message is ours to write
+    try:
+        with _own_logging():
+            hydra.main(config_path=str(CONF_DIR), config_name=config_name,
+                       version_base="1.3")(_task)()
+    except SystemExit as exit_:  # --help, or argparse refusing a flag (it printed why)
+        return exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+    except (HydraException, OmegaConfBaseException) as err:
+        primary = Path(values.get("--config-path") or CONF_DIR)
+        dirs = [Path(values["--config-dir"])] if values.get("--config-dir") else []
+        line = explain(err, values.get("--config-name") or config_name, primary, dirs)
+        print(f"error: {_masked(line, overrides)}", file=sys.stderr)
+        return USAGE_ERROR
+    finally:
+        sys.argv = saved_argv
+        if saved_env is None:
+            os.environ.pop("HYDRA_FULL_ERROR", None)
+        else:
+            os.environ["HYDRA_FULL_ERROR"] = saved_env
+    return code["value"]

@@ -1,0 +1,85 @@
+"""``rankme-sweeper sweep [overrides]``: create or continue a study, run its workers.
+
+Everything a user can get wrong is checked before any trial exists (bad input: exit 2). The
+workers get the resolved config in ``<study folder>/workers/<stamp>/config.yaml``; the exit
+code is 1 when the study still lacks finished trials afterwards (run the command again).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Sequence
+
+from omegaconf import DictConfig, OmegaConf
+from rich.console import Console
+
+from sweeper.commands.hydra_app import run_app
+from sweeper.commands.status import table_console
+
+__all__ = ["SUMMARY", "main"]
+
+SUMMARY = "create or continue a study; run its workers until n_trials are done"
+
+
+def _storage_for_workers(cfg: DictConfig, resolved_url: str) -> str:
+    """The storage URL written for workers: left as ``${oc.env:...}`` when it reads its
+    password from the environment, so that no file holds the password itself."""
+    raw = OmegaConf.to_container(cfg.sweep, resolve=False)
+    assert isinstance(raw, dict)
+    return str(raw["storage"]) if "${oc.env:" in str(raw["storage"]) else resolved_url
+
+
+def _sweep(cfg: DictConfig) -> int:
+    from sweeper.study.launch_local import launch_local
+    from sweeper.study.plan import make_plan, open_study
+    from sweeper.study.settings import LocalLauncher, read_launcher
+    from sweeper.study.slots import count_trials
+    from sweeper.study.status import print_status
+    from sweeper.study.storage import open_storage
+    from sweeper.study.trial import check_train_fn
+
+    plan = make_plan(cfg)
+    s = plan.settings
+    check_train_fn(s.train_fn)  # workers import it before they ask for a trial
+    launcher = read_launcher(cfg.launcher)
+    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    study = open_study(plan, create=True, storage=storage)
+    counts = count_trials(study)
+    console = Console(stderr=True)
+    console.print(f"study {s.study_name}: {counts.finished}/{s.n_trials} finished; "
+                  f"objective {list(s.objectives)} {list(s.directions)}; folder {s.dir}")
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    assert isinstance(resolved, dict)
+    resolved["sweep"].update(dir=str(s.dir), storage=_storage_for_workers(cfg, s.storage))
+    if counts.finished < s.n_trials:
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        run_folder = s.dir / "workers" / f"{stamp}-{os.getpid()}"
+        run_folder.mkdir(parents=True, exist_ok=True)
+        config_path = run_folder / "config.yaml"
+        config_path.touch(mode=0o600)  # it may hold a storage password
+        OmegaConf.save(OmegaConf.create(resolved), config_path)
+        # More workers than missing trials would only start up and find nothing to do.
+        workers = min(s.workers, s.n_trials - counts.finished)
+        if isinstance(launcher, LocalLauncher):
+            launch_local(plan, config_path, float(launcher.refresh_s), console, workers)
+        else:
+            from sweeper.study.launch_slurm import launch_slurm
+
+            launch_slurm(plan, {str(k): v for k, v in resolved.items()}, launcher, console,
+                         workers)
+            if not launcher.wait:
+                return 0
+    print_status(study, s.storage, table_console())
+    counts = count_trials(study)
+    if counts.finished < s.n_trials:
+        console.print(f"the study holds {counts.finished}/{s.n_trials} finished trials; "
+                      "run the same command again to continue")
+        return 1
+    return 0
+
+
+def main(argv: Sequence[str]) -> int:
+    """Creates or continues the study and runs its workers; 0 when it holds
+    ``sweep.n_trials`` finished trials, 1 when not yet, 2 for bad input."""
+    return run_app("sweep", argv, _sweep, config_name="sweep", summary=SUMMARY)
