@@ -76,18 +76,19 @@ def cached_images(ds: FolderImages, cache: Any) -> ImageSet:
 
     Args:
         ds: the scanned folder.
-        cache: the ``data.cache`` block (``enabled``, ``dir``, ``max_gb``), or None (off).
+        cache: the ``data.cache`` block (``enabled``, ``dir``, ``max_gb``; defaults in
+            conf/train.yaml), or None (off).
     """
     from sweeper.ssl.data import TensorImages
 
-    if cache is None or not cache.get("enabled", False):
+    if cache is None or not cache.enabled:
         return ds
     nbytes = len(ds) * ds.channels * ds.load_size ** 2
-    if nbytes > float(cache.get("max_gb", 4)) * 2**30:
+    if nbytes > float(cache.max_gb) * 2**30:
         log.info("not caching %d images: %.1f GB decoded exceeds data.cache.max_gb=%s",
-                 len(ds), nbytes / 2**30, cache.get("max_gb"))
+                 len(ds), nbytes / 2**30, cache.max_gb)
         return ds
-    folder = cache_dir(cache.get("dir")) / "images"
+    folder = cache_dir(cache.dir) / "images"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{folder_key(ds)}.npz"
     if not path.is_file():
