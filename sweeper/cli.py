@@ -8,19 +8,37 @@ from __future__ import annotations
 
 import importlib
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from sweeper.commands import SUBCOMMANDS
 
-__all__ = ["main"]
+__all__ = ["main", "version"]
+
+
+def version() -> str:
+    """The installed package's version (``rankme-sweeper --version``)."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as dist_version
+
+    try:
+        return dist_version("rankme-sweeper")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def _usage() -> str:
-    lines = ["usage: rankme-sweeper SUBCOMMAND [args]", "", "subcommands:"]
+    lines = ["rankme-sweeper: label-free hyperparameter search for joint-embedding",
+             "self-supervised learning (JE-SSL), driven by RankMe.", "",
+             "usage: rankme-sweeper SUBCOMMAND [args]", "       rankme-sweeper --version",
+             "", "subcommands:"]
     for name in SUBCOMMANDS:
-        summary = importlib.import_module(f"sweeper.commands.{name}").SUMMARY
-        lines.append(f"  {name:<8} {summary}")
-    lines += ["", "Hydra subcommands take Hydra's flags (--cfg job, --config-dir DIR, --info, "
+        command = importlib.import_module(f"sweeper.commands.{name}")
+        lines.append(f"  {name:<8} {command.SUMMARY}")
+        lines += textwrap.wrap(command.OPTIONS, 79, initial_indent=" " * 13,
+                               subsequent_indent=" " * 13, break_on_hyphens=False)
+    lines += ["", "rankme-sweeper SUBCOMMAND --help shows a subcommand's config and options.",
+              "Hydra subcommands take Hydra's flags (--cfg job, --config-dir DIR, --info,",
               "--help) and overrides (key=value)."]
     return "\n".join(lines)
 
@@ -31,6 +49,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args or args[0] in ("-h", "--help"):
         print(_usage())
         return 0 if args else 2
+    if args[0] in ("-V", "--version"):
+        print(f"rankme-sweeper {version()}")
+        return 0
     name, rest = args[0], args[1:]
     if name not in SUBCOMMANDS:
         print(f"error: unknown subcommand {name!r}; choose one of: {', '.join(SUBCOMMANDS)}",

@@ -18,9 +18,11 @@ from omegaconf import DictConfig, OmegaConf
 
 from sweeper.commands.hydra_app import run_app
 
-__all__ = ["SUMMARY", "main", "run_compare"]
+__all__ = ["OPTIONS", "SUMMARY", "main", "run_compare"]
 
 SUMMARY = "oracle evaluation + selection comparison -> report"
+OPTIONS = ("the sweep's overrides (sweep.study_name=NAME sweep.storage=URL) and "
+           "compare.metrics=[...] compare.per_axis=true compare.output_dir=DIR")
 Echo = Callable[[str], None]
 
 
@@ -112,4 +114,4 @@ def _compare(cfg: DictConfig) -> int:
 def main(argv: Sequence[str]) -> int:
     """Evaluates the study's trials and writes the report; 2 for bad input."""
     return run_app("compare", argv, _compare, config_name="compare", summary=SUMMARY,
-                   quiet=True)
+                   options=OPTIONS, quiet=True)

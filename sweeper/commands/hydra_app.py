@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
+from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
@@ -36,6 +39,10 @@ _VALUE_FLAGS = {"--config-dir", "-cd", "--config-path", "-cp", "--config-name", 
                 "-c", "--package", "-p", "--info", "-i", "--shell-completion", "-sc",
                 "--experimental-rerun"}
 _HELP_FLAGS = ("-h", "--help", "--hydra-help")
+# Hydra's --help, with our lines (printed by run_app) instead of "<app> is powered by Hydra".
+_HELP_OVERRIDES = ("hydra.help.header=", "hydra.help.footer='Hydra flags: --cfg job (print the "
+                   "config), --config-dir DIR (a folder of your own configs), --info, "
+                   "--hydra-help. rankme-sweeper --help lists the subcommands.'")
 
 
 def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
@@ -102,6 +109,25 @@ def _masked(text: str, overrides: Sequence[str], cfg: DictConfig | None = None) 
     return text
 
 
+def _remove_rejected_run_dir(run_dir: Path, since: float) -> None:
+    """Removes the run dir Hydra made for a command that was rejected before doing any work
+    (nothing in it but log files written since ``since``), and the folders above it, up to
+    the current folder, that are left empty."""
+    files = [p for p in run_dir.rglob("*") if not p.is_dir()] if run_dir.is_dir() else []
+    if not run_dir.is_dir() or any(p.suffix != ".log" or p.stat().st_mtime < since
+                                   for p in files):
+        return  # a user's folder, or a run that did some work: keep it
+    shutil.rmtree(run_dir, ignore_errors=True)
+    cwd = Path.cwd().resolve()
+    for parent in run_dir.resolve().parents:
+        if parent == cwd or cwd not in parent.parents:
+            break
+        try:
+            parent.rmdir()  # only when empty
+        except OSError:
+            break
+
+
 @contextmanager
 def _own_logging() -> Iterator[None]:
     """Hydra configures the root logger (console and log file handlers) for its job; put it
@@ -120,7 +146,7 @@ def _own_logging() -> Iterator[None]:
 
 
 def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
-            summary: str = "", quiet: bool = False) -> int:
+            summary: str = "", options: str = "", quiet: bool = False) -> int:
     """Runs ``task`` on the config Hydra composes from ``conf/<config_name>.yaml`` and
     ``argv`` (Hydra flags and overrides, in any order).
 
@@ -130,6 +156,7 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
         task: returns the exit code; a ``ValueError`` it raises is a bad input (exit 2).
         config_name: the primary config.
         summary: one line printed above Hydra's ``--help``.
+        options: the subcommand's main options, printed below ``summary``.
         quiet: no run dir, log files or ``.hydra/`` (commands that only read).
 
     Returns:
@@ -141,11 +168,18 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
     extra = [] if any(o.startswith("hydra.job.name=") for o in overrides) else [
         f"hydra.job.name={name}"]
     extra += list(QUIET) if quiet else []
-    if summary and any(f in _HELP_FLAGS for f in flags):
-        print(f"rankme-sweeper {name}: {summary}\n")
+    if any(f in ("-h", "--help") for f in flags):
+        extra += [f"hydra.help.app_name=rankme-sweeper {name}", *_HELP_OVERRIDES]
+        print(f"rankme-sweeper {name}: {summary}" if summary else f"rankme-sweeper {name}")
+        print("  (rankme-sweeper: label-free hyperparameter search for JE-SSL, by RankMe)")
+        if options:
+            print(f"  main options: {options}")
     code = {"value": 0}
+    run_dirs: list[Path] = []
 
     def _task(cfg: DictConfig) -> None:
+        if not quiet:
+            run_dirs.append(Path(HydraConfig.get().runtime.output_dir))
         try:
             code["value"] = task(cfg)
         except OmegaConfBaseException as err:  # e.g. ${oc.env:VAR} of an unset variable
@@ -157,6 +191,7 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
             code["value"] = USAGE_ERROR
 
     values = _flag_values(flags)
+    started = time.time()
     saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = [f"rankme-sweeper {name}", *flags, *extra, *overrides]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises; the message is ours to write
@@ -178,4 +213,6 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_env
+    if code["value"] == USAGE_ERROR and run_dirs:
+        _remove_rejected_run_dir(run_dirs[0], since=started - 1.0)
     return code["value"]

@@ -16,9 +16,10 @@ from sweeper.metrics.embedding_files import SUPPORTED_SUFFIXES, accumulate_files
 from sweeper.metrics.measures import finite_or_none, spectral_metrics
 from sweeper.metrics.registry import SPECTRAL
 
-__all__ = ["SUMMARY", "main", "score_checkpoint", "score_path"]
+__all__ = ["OPTIONS", "SUMMARY", "main", "score_checkpoint", "score_path"]
 
 SUMMARY = "label-free metrics of embeddings (.npy .npz .pt .safetensors)"
+OPTIONS = "PATH [--json] | CKPT data=NAME [--save-features DIR]"
 
 
 def score_path(path: str, show_progress: bool = False) -> dict[str, object]:

@@ -17,9 +17,11 @@ from rich.console import Console
 from sweeper.commands.hydra_app import run_app
 from sweeper.commands.status import table_console
 
-__all__ = ["SUMMARY", "main"]
+__all__ = ["OPTIONS", "SUMMARY", "main"]
 
 SUMMARY = "create or continue a study; run its workers until n_trials are done"
+OPTIONS = ("space=NAME experiment=NAME sweep.n_trials=N sweep.workers=N "
+           "sweep.objective=METRIC sweep.storage=URL sweep.study_name=NAME launcher=local|slurm")
 
 
 def _storage_for_workers(cfg: DictConfig, resolved_url: str) -> str:
@@ -46,7 +48,7 @@ def _sweep(cfg: DictConfig) -> int:
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = open_study(plan, create=True, storage=storage)
     counts = count_trials(study)
-    console = Console(stderr=True)
+    console = Console(stderr=True, soft_wrap=True)  # a path in a log file stays whole
     console.print(f"study {s.study_name}: {counts.finished}/{s.n_trials} finished; "
                   f"objective {list(s.objectives)} {list(s.directions)}; folder {s.dir}")
     resolved = OmegaConf.to_container(cfg, resolve=True)
@@ -82,4 +84,5 @@ def _sweep(cfg: DictConfig) -> int:
 def main(argv: Sequence[str]) -> int:
     """Creates or continues the study and runs its workers; 0 when it holds
     ``sweep.n_trials`` finished trials, 1 when not yet, 2 for bad input."""
-    return run_app("sweep", argv, _sweep, config_name="sweep", summary=SUMMARY)
+    return run_app("sweep", argv, _sweep, config_name="sweep", summary=SUMMARY,
+                   options=OPTIONS)

@@ -16,18 +16,32 @@ from omegaconf import DictConfig
 
 from sweeper.commands.hydra_app import run_app
 
-__all__ = ["SUMMARY", "main"]
+__all__ = ["OPTIONS", "SUMMARY", "main"]
 
 SUMMARY = "one JE-SSL training run (Hydra overrides) -> run dir, metrics.json"
+OPTIONS = ("method=NAME backbone=NAME data=NAME optimizer=NAME max_epochs=N "
+           "optimizer.lr=X seed=N accelerator=cpu|gpu hydra.run.dir=DIR")
+
+
+def _rounded(value: object) -> str:
+    """A metric as printed at the end of a run: 4 significant digits, or as it is."""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def _train(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
 
+    from sweeper.ssl.build import checked_config
     from sweeper.ssl.train import train
 
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    overrides = HydraConfig.get().overrides.task
+    if not any(o.lstrip("+~").startswith("enable_progress_bar=") for o in overrides):
+        # Lightning's bar on a terminal; elsewhere one line per epoch (sweeper.ssl.progress).
+        # A foreign (solo-learn) config gets our keys first.
+        cfg = checked_config(cfg)
+        cfg.enable_progress_bar = sys.stderr.isatty()
     metrics = train(cfg, Path(HydraConfig.get().runtime.output_dir))
     run_dir = metrics["run_dir"]
     if metrics["status"] == "diverged":
@@ -36,13 +50,15 @@ def _train(cfg: DictConfig) -> int:
               f", step {where.get('step')}); status written to {run_dir}/metrics.json",
               file=sys.stderr)
         return 1
-    print(f"{metrics['status']}: {metrics['method']} {metrics['epochs']} epochs, "
-          f"RankMe {metrics.get('rankme')}, projector {metrics.get('rankme_projector')} "
-          f"-> {run_dir}/metrics.json")
+    epochs = metrics["epochs"]
+    print(f"{metrics['status']}: {metrics['method']} {epochs} epoch{'' if epochs == 1 else 's'}, "
+          f"RankMe {_rounded(metrics.get('rankme'))}, projector "
+          f"{_rounded(metrics.get('rankme_projector'))} -> {run_dir}/metrics.json")
     return 0
 
 
 def main(argv: Sequence[str]) -> int:
     """Runs one training from Hydra overrides; 0 on completion, 1 on divergence, 2 on a bad
     config or unreadable data."""
-    return run_app("train", argv, _train, config_name="train", summary=SUMMARY)
+    return run_app("train", argv, _train, config_name="train", summary=SUMMARY,
+                   options=OPTIONS)

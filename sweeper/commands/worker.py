@@ -14,9 +14,10 @@ from omegaconf import DictConfig
 
 from sweeper.commands.hydra_app import run_app
 
-__all__ = ["SUMMARY", "main"]
+__all__ = ["OPTIONS", "SUMMARY", "main"]
 
 SUMMARY = "one worker pulling trials from an existing study (a Slurm job)"
+OPTIONS = "the sweep's overrides, e.g. sweep.study_name=NAME sweep.storage=URL"
 log = logging.getLogger("sweeper.study")
 
 
@@ -31,4 +32,5 @@ def _worker(cfg: DictConfig) -> int:
 
 def main(argv: Sequence[str]) -> int:
     """Runs one worker until the study holds ``sweep.n_trials`` finished trials."""
-    return run_app("worker", argv, _worker, config_name="sweep", summary=SUMMARY)
+    return run_app("worker", argv, _worker, config_name="sweep", summary=SUMMARY,
+                   options=OPTIONS)

@@ -11,7 +11,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from sweeper.config import ConfigError, check_choices, complete_config
 from sweeper.ssl.backbones import BACKBONES, build_backbone
-from sweeper.ssl.data import DATASETS, EpochBatchSampler, ImageSet, build_dataset, make_loader
+from sweeper.ssl.data import (
+    DATASETS,
+    TORCHVISION_FORMATS,
+    EpochBatchSampler,
+    ImageSet,
+    build_dataset,
+    make_loader,
+)
 from sweeper.ssl.methods import METHODS, SSLMethod, build_method, refusal
 from sweeper.ssl.optim import OPTIMIZERS, SCHEDULERS
 from sweeper.ssl.views import BatchViews, EvalView, crop_size_of
@@ -37,6 +44,10 @@ def checked_config(cfg: DictConfig) -> DictConfig:
     ):
         if str(value) not in allowed:
             raise ConfigError(f"unknown {what} {value!r}; choose one of: {', '.join(allowed)}")
+    fmt, formats = str(cfg.data.format), (*TORCHVISION_FORMATS, "embedded")
+    if fmt not in formats:  # solo-learn's dali and h5 readers are not here
+        raise ConfigError(f"data.format={fmt!r} is not supported (no DALI or HDF5 reader "
+                          f"here); choose one of: {', '.join(formats)}")
     if int(cfg.max_epochs) < 1:
         raise ConfigError(f"max_epochs must be >= 1, got {cfg.max_epochs}")
     if not cfg.augmentations:

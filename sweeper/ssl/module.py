@@ -14,7 +14,7 @@ from omegaconf import DictConfig
 
 from sweeper.ssl.data import EpochBatchSampler, ImageSet, make_loader
 from sweeper.ssl.methods import SSLMethod
-from sweeper.ssl.optim import build_optimizer, lr_lambda
+from sweeper.ssl.optim import build_optimizer, group_lambdas, lr_lambda, scaled_lr
 from sweeper.ssl.views import BatchViews
 
 __all__ = ["Diverged", "SSLModule"]
@@ -62,11 +62,18 @@ class SSLModule(L.LightningModule):
         return make_loader(self.train_set, sampler, num_workers=int(self.cfg.data.num_workers),
                            pin_memory=str(self.cfg.accelerator) not in ("cpu",))
 
+    def scaled_lr(self) -> float:
+        """The base learning rate, scaled by batch size x devices / 256 as solo-learn does."""
+        world = self.trainer.world_size if self._trainer is not None else 1
+        return scaled_lr(float(self.cfg.optimizer.lr), int(self.cfg.optimizer.batch_size), world)
+
     def configure_optimizers(self) -> Any:
-        opt = build_optimizer(self.method, self.cfg.optimizer)
-        factor = lr_lambda(self.cfg.scheduler, float(self.cfg.optimizer.lr),
-                           self.steps_per_epoch(), int(self.cfg.max_epochs))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+        lr = self.scaled_lr()
+        opt = build_optimizer(self.method, self.cfg.optimizer, lr=lr,
+                              static_lr_modules=self.method.static_lr_modules())
+        factor = lr_lambda(self.cfg.scheduler, lr, self.steps_per_epoch(),
+                           int(self.cfg.max_epochs))
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, group_lambdas(opt, factor))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:

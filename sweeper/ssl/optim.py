@@ -3,63 +3,147 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 from lightly.models.utils import get_weight_decay_parameters
+from lightly.utils.lars import LARS
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-__all__ = ["OPTIMIZERS", "SCHEDULERS", "build_optimizer", "lr_lambda"]
+__all__ = ["OPTIMIZERS", "SCHEDULERS", "SoloLARS", "build_optimizer", "group_lambdas",
+           "lr_lambda", "scaled_lr"]
 
 OPTIMIZERS = ("lars", "sgd", "adamw")
 SCHEDULERS = ("warmup_cosine", "cosine", "none")
 
 
-def _param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bool
-                  ) -> list[dict[str, Any]]:
+class SoloLARS(LARS):
+    """lightly's LARS with solo-learn's ``clip_lr`` and ``exclude_bias_n_norm``.
+
+    Per parameter with a gradient: unless it is 1-D and ``exclude_bias_n_norm`` is set, the
+    update is ``(g + wd * p) * rate`` with ``rate = eta * |p| / (|g| + wd * |p| + eps)``
+    (``min(rate / lr, 1)`` under ``clip_lr``); excluded parameters get ``g`` unscaled and
+    undecayed. Then SGD momentum as torch's SGD.
+
+    Example:
+        >>> layer = nn.Linear(2, 2)
+        >>> opt = SoloLARS(layer.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4,
+        ...                trust_coefficient=0.02, clip_lr=True, exclude_bias_n_norm=True)
+        >>> layer(torch.ones(1, 2)).sum().backward()
+        >>> opt.step()
+    """
+
+    def __init__(self, params: Any, lr: float, *, clip_lr: bool = False,
+                 exclude_bias_n_norm: bool = False, **kwargs: Any) -> None:
+        super().__init__(params, lr=lr, **kwargs)
+        for group in self.param_groups:
+            group.setdefault("clip_lr", clip_lr)
+            group.setdefault("exclude_bias_n_norm", exclude_bias_n_norm)
+
+    @torch.no_grad()
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for group in self.param_groups:
+            lr, wd, mom = group["lr"], group["weight_decay"], group["momentum"]
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                d_p = p.grad
+                if p.ndim != 1 or not group["exclude_bias_n_norm"]:
+                    p_norm, g_norm = torch.norm(p), torch.norm(d_p)
+                    if p_norm != 0 and g_norm != 0:
+                        rate = group["trust_coefficient"] * p_norm / (
+                            g_norm + p_norm * wd + group["eps"])
+                        if group["clip_lr"]:
+                            rate = torch.clamp(rate / lr, max=1.0)
+                        d_p = d_p.add(p, alpha=wd) * rate
+                if mom != 0:
+                    state = self.state[p]
+                    if "momentum_buffer" not in state:
+                        buf = state["momentum_buffer"] = torch.clone(d_p).detach()
+                    else:
+                        buf = state["momentum_buffer"]
+                        buf.mul_(mom).add_(d_p, alpha=1 - group["dampening"])
+                    d_p = d_p.add(buf, alpha=mom) if group["nesterov"] else buf
+                p.add_(d_p, alpha=-lr)
+        return loss
+
+
+def _param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bool,
+                  static: set[int]) -> list[dict[str, Any]]:
+    """Trainable parameters in groups; those whose id is in ``static`` in their own groups,
+    marked ``static_lr`` (the schedule leaves them at the base rate)."""
     if not exclude_bias_n_norm:
-        params = [p for p in model.parameters() if p.requires_grad]
-        return [{"params": params, "weight_decay": weight_decay}]
-    # lightly's split: norm layers' parameters and biases apart (for every shipped method and
-    # backbone the same parameters as solo-learn's ndim <= 1 rule); frozen ones in neither
-    decay, flat = get_weight_decay_parameters([model])
-    return [{"params": [p for p in decay if p.requires_grad], "weight_decay": weight_decay},
-            {"params": [p for p in flat if p.requires_grad], "weight_decay": 0.0}]
+        split = [([p for p in model.parameters()], weight_decay)]
+    else:
+        # lightly's split: norm layers' parameters and biases apart (for every shipped method
+        # and backbone the same parameters as solo-learn's ndim <= 1 rule)
+        decay, flat = get_weight_decay_parameters([model])
+        split = [(list(decay), weight_decay), (list(flat), 0.0)]
+    groups = []
+    for is_static in (False, True):
+        for params, wd in split:
+            # frozen parameters in no group
+            kept = [p for p in params if p.requires_grad and (id(p) in static) == is_static]
+            if kept or not is_static:
+                groups.append({"params": kept, "weight_decay": wd, "static_lr": is_static})
+    return groups
 
 
-def build_optimizer(model: nn.Module, optimizer: DictConfig) -> torch.optim.Optimizer:
+def scaled_lr(lr: float, batch_size: int, world_size: int) -> float:
+    """solo-learn's learning-rate scaling: ``lr * batch_size * world_size / 256``."""
+    return lr * batch_size * world_size / 256
+
+
+def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = None,
+                    static_lr_modules: Sequence[nn.Module] = ()) -> torch.optim.Optimizer:
     """The optimizer named by ``optimizer.name`` over ``model``'s trainable parameters.
 
-    ``lars``: lightly's LARS (SGD with layer-wise trust ratio); ``eta`` is its trust
-    coefficient, ``exclude_bias_n_norm`` puts biases and norm parameters in a group without
-    weight decay, which LARS then leaves unscaled; ``clip_lr`` is accepted and has no effect.
+    ``lars``: :class:`SoloLARS`, solo-learn's LARS (``eta`` is the trust coefficient,
+    ``clip_lr`` and ``exclude_bias_n_norm`` as solo-learn applies them).
     ``sgd``: torch SGD. ``adamw``: torch AdamW.
+
+    Args:
+        model: whose trainable parameters are optimized.
+        optimizer: the ``optimizer`` block (``name``, ``lr``, ``weight_decay``, ``kwargs``).
+        lr: the base learning rate (e.g. :func:`scaled_lr`); ``optimizer.lr`` when None.
+        static_lr_modules: their parameters go in groups marked ``static_lr`` (solo-learn's
+            fixed-lr predictor), which :func:`group_lambdas` keeps at the base rate.
 
     Raises:
         ValueError: for an unknown optimizer name, listing the known ones.
     """
     kw: dict[str, Any] = dict(OmegaConf.to_container(optimizer.kwargs, resolve=True))  # type: ignore[arg-type]
-    lr, wd = float(optimizer.lr), float(optimizer.weight_decay)
+    lr = float(optimizer.lr) if lr is None else float(lr)
+    wd = float(optimizer.weight_decay)
     name = str(optimizer.name)
+    static = {id(p) for m in static_lr_modules for p in m.parameters()}
     if name == "lars":
-        from lightly.utils.lars import LARS
-
-        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)))
-        kw.pop("clip_lr", None)
+        # solo-learn's rule (1-D parameters excluded) lives in the step, not in groups
+        groups = _param_groups(model, wd, False, static)
         if "eta" in kw:  # conf/optimizer/lars.yaml sets it; else lightly's own default
             kw["trust_coefficient"] = float(kw.pop("eta"))
-        return LARS(groups, lr=lr, **kw)
+        return SoloLARS(groups, lr=lr, **kw)
     if name == "sgd":
-        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)))
+        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static)
         return torch.optim.SGD(groups, lr=lr, **kw)
     if name == "adamw":
-        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)))
+        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static)
         if "betas" in kw:
             kw["betas"] = tuple(kw["betas"])
         return torch.optim.AdamW(groups, lr=lr, **kw)
     raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
+
+
+def group_lambdas(opt: torch.optim.Optimizer, factor: Callable[[int], float]
+                  ) -> list[Callable[[int], float]]:
+    """One LambdaLR multiplier per group: ``factor``, or 1 for groups marked ``static_lr``."""
+    return [(lambda _step: 1.0) if g.get("static_lr") else factor for g in opt.param_groups]
 
 
 def lr_lambda(scheduler: DictConfig, base_lr: float, steps_per_epoch: int,

@@ -89,13 +89,17 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
          ) -> dict[str, Any]:
     import lightning as L
     from lightning.pytorch.callbacks import ModelCheckpoint
-    from lightning.pytorch.loggers import CSVLogger
 
     from sweeper.ssl.build import bank_loader, build_parts
+    from sweeper.ssl.loggers import build_loggers
     from sweeper.ssl.module import Diverged, SSLModule
     from sweeper.ssl.monitor import LidarViews, RankMeMonitor
+    from sweeper.ssl.resume import resume_path
 
     run_dir = Path(run_dir)
+    ckpt_dir = run_dir / str(cfg.checkpoint.dir)
+    resume = ckpt_dir / "last.ckpt"
+    ckpt_path = resume_path(cfg, resume)  # before config.yaml is written: may refuse
     run_dir.mkdir(parents=True, exist_ok=True)
     OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     set_torch_threads(cfg.get("num_threads"))
@@ -120,7 +124,8 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
         lidar=LidarViews(parts.views, lidar.n_images, lidar.n_augmentations, lidar.delta)
         if lidar.enabled else None)
     callbacks: list[Any] = [monitor]
-    ckpt_dir = run_dir / str(cfg.checkpoint.dir)
+    from sweeper.ssl.progress import progress_callback  # a bar, or a line per epoch
+    callbacks.append(progress_callback(bool(cfg.enable_progress_bar)))
     if cfg.checkpoint.enabled:
         callbacks.append(ModelCheckpoint(
             dirpath=ckpt_dir, filename="epoch={epoch}", auto_insert_metric_name=False,
@@ -133,15 +138,13 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
         devices=_devices(cfg.devices), strategy=str(cfg.strategy),
         precision=_precision(cfg.precision),  # type: ignore[arg-type]
         sync_batchnorm=bool(cfg.sync_batchnorm), callbacks=callbacks,
-        logger=CSVLogger(str(run_dir), name="logs", version=""),
+        logger=build_loggers(cfg, run_dir),
         enable_checkpointing=bool(cfg.checkpoint.enabled),
         enable_progress_bar=bool(cfg.enable_progress_bar), enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
         limit_train_batches=limit,
         log_every_n_steps=int(cfg.log_every_n_steps), use_distributed_sampler=False,
         default_root_dir=str(run_dir))
-    resume = ckpt_dir / "last.ckpt"
-    ckpt_path = str(resume) if cfg.auto_resume.enabled and resume.is_file() else None
     status, diverged = "completed", None
     started = time.perf_counter()
     try:
@@ -161,6 +164,7 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
         "objective_bank_size": _bank_size(final),
         "objective_from": "objective bank" if monitor.objective else "last monitor step",
         "monitor_bank_size": _bank_size(monitor.history[-1] if monitor.history else {}),
+        "lr_scaled": module.scaled_lr(),  # optimizer.lr x batch_size x devices / 256
         "epochs": int(trainer.current_epoch), "global_step": int(trainer.global_step),
         "history": monitor.history,
         "timings": {

@@ -8,6 +8,7 @@ threads each.
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -20,7 +21,7 @@ from rich.live import Live
 
 from sweeper.runtime import WORKER_INDEX_ENV, cores_per_worker, thread_env
 from sweeper.study.plan import SweepPlan
-from sweeper.study.status import sweep_progress
+from sweeper.study.status import TrialEvents, sweep_progress
 from sweeper.study.storage import open_storage
 
 __all__ = ["assign_devices", "launch_local"]
@@ -58,6 +59,16 @@ def _worker_env(index: int, device: str | None, threads: int) -> dict[str, str]:
     return env
 
 
+def _to_log_files(line: str) -> None:
+    """Writes ``line`` to the root logger's files only (the command's log, e.g. Hydra's
+    ``sweep.log``): the console already got it, and a stream handler would break the live
+    display."""
+    record = logging.LogRecord("sweeper.sweep", logging.INFO, __file__, 0, line, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
+
+
 def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
                  console: Console | None = None, workers: int | None = None) -> list[int]:
     """Starts the workers, shows progress until they all exit, returns their exit codes.
@@ -83,19 +94,30 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
                 env=_worker_env(i, devices[i], threads), stdout=log_file,
                 stderr=subprocess.STDOUT))
     console.print(f"{workers} workers started (pids {', '.join(str(p.pid) for p in procs)}); "
-                  f"logs in {log_dir}")
+                  f"logs in {log_dir}", soft_wrap=True)
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = optuna.load_study(study_name=s.study_name, storage=storage)
+    events = TrialEvents(study)
+
+    def _print_events() -> None:
+        for line in events.new_lines():
+            console.print(line, soft_wrap=True, highlight=False, markup=False)
+            _to_log_files(line)
+
     try:
-        if refresh_s > 0:
+        if refresh_s > 0 and console.is_terminal:
             with Live(console=console, refresh_per_second=4, transient=False) as live:
                 while any(p.poll() is None for p in procs):
+                    _print_events()
                     live.update(sweep_progress(study, plan))
                     time.sleep(refresh_s)
+                _print_events()
                 live.update(sweep_progress(study, plan))
-        else:
-            for p in procs:
-                p.wait()
+        else:  # a file or a pipe: the trial lines only, no live display to redraw
+            while any(p.poll() is None for p in procs):
+                _print_events()
+                time.sleep(refresh_s if refresh_s > 0 else 1.0)
+            _print_events()
     except KeyboardInterrupt:
         console.print("interrupted: stopping workers (their running trials are retried later)")
         for p in procs:
@@ -105,6 +127,7 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
     codes = [p.wait() for p in procs]
     for i, code in enumerate(codes):
         if code != 0:
-            console.print(f"worker {i} exited with code {code}; see {log_dir}/worker_{i}.log")
+            console.print(f"worker {i} exited with code {code}; see {log_dir}/worker_{i}.log",
+                          soft_wrap=True)
     return codes
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import optuna
@@ -16,7 +17,8 @@ from sweeper.study.plan import SweepPlan
 from sweeper.study.slots import TrialCounts, count_trials
 from sweeper.study.storage import mask_url
 
-__all__ = ["best_trials", "print_status", "progress_view", "sweep_progress", "trials_table"]
+__all__ = ["TrialEvents", "best_trials", "print_status", "progress_view", "sweep_progress",
+           "trial_ended_line", "trial_started_line", "trials_table"]
 
 _STATE_STYLE = {"COMPLETE": "green", "PRUNED": "yellow", "FAIL": "red", "RUNNING": "cyan",
                 "WAITING": "dim"}
@@ -84,10 +86,13 @@ def print_status(study: optuna.Study, storage_url: str, console: Console | None 
     """Prints the trials table and the best trial(s)."""
     console = console or Console()
     console.print(trials_table(study, storage_url))
+    objectives = study.user_attrs.get("objectives") or ["objective"] * len(study.directions)
     for t in best_trials(study):
         params = ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items())
-        console.print(f"best trial {t.number}: {[_fmt(v) for v in t.values]}  {params}  "
-                      f"{t.user_attrs.get('run_dir', '')}")
+        values = _fmt(t.values[0]) if len(t.values) == 1 else ", ".join(
+            f"{name}={_fmt(v)}" for name, v in zip(objectives, t.values, strict=True))
+        console.print(f"best trial {t.number}: {values}  {params}  "
+                      f"{t.user_attrs.get('run_dir', '')}", soft_wrap=True)
 
 
 def sweep_progress(study: optuna.Study, plan: SweepPlan) -> Group:
@@ -100,3 +105,53 @@ def sweep_progress(study: optuna.Study, plan: SweepPlan) -> Group:
         if values:
             best = max(values) if plan.settings.directions[0] == "maximize" else min(values)
     return progress_view(plan.settings.study_name, counts, plan.settings.n_trials, best)
+
+
+def trial_started_line(number: int, params: dict[str, Any]) -> str:
+    """``trial 3 started: optimizer.lr=0.3, ...``"""
+    return f"trial {number} started: {', '.join(f'{k}={_fmt(v)}' for k, v in params.items())}"
+
+
+def trial_ended_line(trial: FrozenTrial, objectives: Sequence[str] = ()) -> str:
+    """``trial 3 COMPLETE: rankme=39.44 (optimizer.lr=0.3) in 81.2 s``; a pruned trial shows
+    its last reported value, a failed one its error."""
+    values = list(trial.values) if trial.values else []
+    if not values and trial.intermediate_values:
+        values = [trial.intermediate_values[max(trial.intermediate_values)]]
+    names = list(objectives) or ["objective"] * len(values)
+    line = f"trial {trial.number} {trial.state.name}"
+    if values:
+        line += ": " + ", ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values, strict=False))
+    line += f" ({', '.join(f'{k}={_fmt(v)}' for k, v in trial.params.items())})"
+    if trial.duration is not None:
+        line += f" in {trial.duration.total_seconds():.1f} s"
+    if trial.user_attrs.get("error"):
+        line += f"; {trial.user_attrs['error']}"
+    return line
+
+
+class TrialEvents:
+    """The start and end lines of the trials that started or ended since the last call,
+    read from the study (so they work whatever process runs the trials)."""
+
+    def __init__(self, study: optuna.Study) -> None:
+        self._study = study
+        self._objectives: list[str] = list(study.user_attrs.get("objectives") or [])
+        self._seen: dict[int, TrialState] = {
+            t.number: t.state for t in study.get_trials(deepcopy=False)}
+
+    def new_lines(self) -> list[str]:
+        """Lines for the changes since the last call (the first: since construction)."""
+        lines = []
+        for t in self._study.get_trials(deepcopy=False):
+            before = self._seen.get(t.number)
+            if before == t.state:
+                continue
+            self._seen[t.number] = t.state
+            if t.state == TrialState.RUNNING:
+                lines.append(trial_started_line(t.number, t.params))
+            elif t.state.is_finished():
+                if before is None:
+                    lines.append(trial_started_line(t.number, t.params))
+                lines.append(trial_ended_line(t, self._objectives))
+        return lines

@@ -23,8 +23,14 @@ from sqlalchemy.engine import make_url
 
 from sweeper.study.optuna_adapter import rdb_engine
 
-__all__ = ["mask_secrets", "mask_url", "open_storage", "sqlite_path", "trial_id"]
+__all__ = ["SUPPORTED_URLS", "mask_secrets", "mask_url", "open_storage", "sqlite_path", "trial_id"]
 
+# The backends Optuna's RDB storage supports, with an example URL each (for error messages).
+SUPPORTED_URLS = {
+    "sqlite": "sqlite:////abs/path/study.db (or sqlite:///relative/study.db)",
+    "postgresql": "postgresql+psycopg://user:pass@host:5432/db",
+    "mysql": "mysql+pymysql://user:pass@host:3306/db",
+}
 SQLITE_BUSY_TIMEOUT_S = 120.0
 CONNECT_TIMEOUT_S = 10
 
@@ -105,13 +111,16 @@ def open_storage(url: str, heartbeat_s: int, max_retries: int) -> RDBStorage:
         raise ValueError(f"sweep.heartbeat_s must be an integer >= 2 seconds, got {heartbeat_s!r}")
     if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
         raise ValueError(f"sweep.max_retries must be an integer >= 0, got {max_retries!r}")
+    supported = "; ".join(SUPPORTED_URLS.values())
     try:
-        backend = make_url(url).get_backend_name()
+        parsed = make_url(url)
+        backend = parsed.get_backend_name()
     except Exception:
-        raise ValueError(
-            f"sweep.storage {mask_url(url)!r} is not a SQLAlchemy URL; use e.g. "
-            "sqlite:////path/study.db or postgresql+psycopg://user@host:5432/db"
-        ) from None
+        raise ValueError(f"sweep.storage {mask_url(url)!r} is not a database URL; "
+                         f"supported: {supported}") from None
+    if backend not in SUPPORTED_URLS:
+        raise ValueError(f"sweep.storage {mask_url(url)!r}: unsupported scheme "
+                         f"{parsed.drivername!r}; supported: {supported}")
     path = sqlite_path(url) if backend == "sqlite" else None
     if path is not None:
         try:

@@ -23,12 +23,15 @@ from optuna.trial import TrialState
 
 from sweeper.study.plan import SweepPlan, open_study
 from sweeper.study.slots import count_trials, slot_lock
+from sweeper.study.status import trial_ended_line, trial_started_line
 from sweeper.study.storage import open_storage, trial_id
 from sweeper.study.trial import TrainFn, ask_trial, run_trial
 
 __all__ = ["WorkerReport", "run_worker"]
 
 log = logging.getLogger(__name__)
+# How often a worker waiting for the running trials to end reads their states (no lock).
+WAIT_POLL_S = 1.0
 
 
 @dataclass
@@ -90,6 +93,19 @@ def _next_trial(study: optuna.Study, storage: RDBStorage, plan: SweepPlan) -> op
         return trial
 
 
+def _wait_for_slot(study: optuna.Study, n_trials: int, interval: float) -> None:
+    """Waits while the study is full of finished and running trials: returns within
+    :data:`WAIT_POLL_S` of the last running trial ending (the study is done, or a failed
+    trial freed a slot), and after ``interval`` seconds at most (stale trials are failed
+    under the slot lock, by the caller)."""
+    deadline = time.monotonic() + interval
+    while time.monotonic() < deadline:
+        time.sleep(min(WAIT_POLL_S, max(0.0, deadline - time.monotonic())))
+        counts = count_trials(study)
+        if counts.running == 0 or counts.finished + counts.running < n_trials:
+            return
+
+
 def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
                storage: RDBStorage | None = None) -> WorkerReport:
     """Runs trials of the plan's study until it holds ``n_trials`` finished ones.
@@ -117,13 +133,14 @@ def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
         if trial is False:
             break
         if trial is True:
-            time.sleep(interval)
+            _wait_for_slot(study, s.n_trials, interval)
             continue
         assert isinstance(trial, optuna.Trial)
-        log.info("%s: trial %d starts", tag, trial.number)
+        log.info("%s: %s", tag, trial_started_line(trial.number, trial.params))
         with _Heartbeat(storage, trial_id(storage, s.study_name, trial.number), interval):
             state = run_trial(study, trial, plan, train_fn)
-        log.info("%s: trial %d %s", tag, trial.number, state.name)
+        log.info("%s: %s", tag, trial_ended_line(
+            study.get_trials(deepcopy=False)[trial.number], s.objectives))
         report.states[state.name] = report.states.get(state.name, 0) + 1
         failures_in_row = failures_in_row + 1 if state == TrialState.FAIL else 0
         if failures_in_row > s.max_retries:

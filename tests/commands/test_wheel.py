@@ -69,7 +69,7 @@ def test_every_subcommand_runs_from_an_empty_folder(installed: Path, tmp_path: P
         return done
 
     done = cli("train", *QUICK, "hydra.run.dir=run")
-    assert "completed: simclr 1 epochs" in done.stdout
+    assert "completed: simclr 1 epoch, RankMe " in done.stdout
     assert json.loads((tmp_path / "run" / "metrics.json").read_text())["status"] == "completed"
 
     study = ["sweep.study_name=wheel"]
