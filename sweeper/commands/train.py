@@ -12,7 +12,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sweeper.commands.hydra_app import run_app
 
@@ -31,7 +31,6 @@ def _rounded(value: object) -> str:
 def _train(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
 
-    from sweeper.ssl.build import checked_config
     from sweeper.ssl.train import train
 
     for name in ("lightning.pytorch", "lightning.fabric"):
@@ -39,9 +38,8 @@ def _train(cfg: DictConfig) -> int:
     overrides = HydraConfig.get().overrides.task
     if not any(o.lstrip("+~").startswith("enable_progress_bar=") for o in overrides):
         # Lightning's bar on a terminal; elsewhere one line per epoch (sweeper.ssl.progress).
-        # A foreign (solo-learn) config gets our keys first.
-        cfg = checked_config(cfg)
-        cfg.enable_progress_bar = sys.stderr.isatty()
+        # force_add: a foreign (solo-learn) config lacks the key until train() completes it
+        OmegaConf.update(cfg, "enable_progress_bar", sys.stderr.isatty(), force_add=True)
     metrics = train(cfg, Path(HydraConfig.get().runtime.output_dir))
     run_dir = metrics["run_dir"]
     if metrics["status"] == "diverged":
