@@ -144,6 +144,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--stream-rows", type=int, default=1_000_000)
     parser.add_argument("--stream-dim", type=int, default=2048)
+    parser.add_argument("--devices", nargs="+", choices=["cpu", "cuda"], default=None,
+                        help="default: cpu, and cuda when there is one")
     args = parser.parse_args()
 
     results: dict[str, object] = {
@@ -152,7 +154,7 @@ def main() -> None:
         "cuda": torch.cuda.get_device_name() if torch.cuda.is_available() else None,
         "matrices": [],
     }
-    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    devices = args.devices or ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     for device in devices:
         for dim in args.dims:
             z = low_rank_plus_noise(args.rows, dim, device=device)

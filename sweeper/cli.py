@@ -9,7 +9,9 @@ from __future__ import annotations
 import importlib
 import sys
 import textwrap
+import warnings
 from collections.abc import Sequence
+from typing import TextIO
 
 from sweeper.commands import SUBCOMMANDS
 
@@ -57,9 +59,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: unknown subcommand {name!r}; choose one of: {', '.join(SUBCOMMANDS)}",
               file=sys.stderr)
         return 2
+    warnings.showwarning = _one_line_warning
     command = importlib.import_module(f"sweeper.commands.{name}")
     code: int = command.main(rest)
     return code
+
+
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str,
+                      lineno: int, file: TextIO | None = None, line: str | None = None) -> None:
+    """A warning on the command line: ``warning: <message>``, without the source line."""
+    print(f"warning: {message}", file=file or sys.stderr)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ def _train(cfg: DictConfig) -> int:
     run_dir = metrics["run_dir"]
     if metrics["status"] == "diverged":
         where = metrics.get("diverged", {})
-        print(f"error: training diverged (loss {where.get('loss')} at epoch {where.get('epoch')}"
+        what = where.get("reason") or f"loss {where.get('loss')}"
+        print(f"error: training diverged ({what} at epoch {where.get('epoch')}"
               f", step {where.get('step')}); status written to {run_dir}/metrics.json",
               file=sys.stderr)
         return 1

@@ -17,7 +17,12 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["DEFAULT_BATCH_ROWS", "SpectrumAccumulator", "as_tensor", "iter_row_batches"]
+__all__ = ["DEFAULT_BATCH_ROWS", "NonFiniteEmbeddings", "SpectrumAccumulator", "as_tensor",
+           "iter_row_batches"]
+
+
+class NonFiniteEmbeddings(ValueError):
+    """Embeddings holding NaN or Inf: they have no spectrum (a diverged run makes them)."""
 
 DEFAULT_BATCH_ROWS = 4096
 # Gram matrices are built from column blocks at least this wide (BLAS stays efficient).
@@ -151,7 +156,8 @@ class SpectrumAccumulator:
         A rejected batch leaves what was accumulated as it was.
 
         Raises:
-            ValueError: on a batch that is not 2-D, has another K, or holds NaN/Inf.
+            ValueError: on a batch that is not 2-D or has another K;
+                :class:`NonFiniteEmbeddings` (a ValueError) on one that holds NaN/Inf.
         """
         if not isinstance(batch, np.ndarray):
             batch = as_tensor(batch)
@@ -183,7 +189,7 @@ class SpectrumAccumulator:
                     f"embedding values up to {float(b.abs().max()):.3g} overflow float64 "
                     f"when summed in rows {self.n}..{self.n + rows - 1}; rescale them"
                 )
-            raise ValueError(
+            raise NonFiniteEmbeddings(
                 f"{bad} of {rows * dim} embedding values are not finite (NaN or Inf) in rows "
                 f"{self.n}..{self.n + rows - 1}; a diverged run has no spectrum"
             )

@@ -36,6 +36,7 @@ class TrialRecord(Protocol):
     metrics: dict[str, Any]
     checkpoint: Path | None
     skipped: str | None
+    stopped: str | None
 
     @property
     def method(self) -> str: ...
@@ -106,13 +107,14 @@ def build_report_data(rows: list[dict[str, Any]], skipped: Sequence[TrialRecord]
         include_stopped=bool(cc.include_stopped), per_axis=bool(cc.per_axis),
         n_boot=int(cc.bootstrap.n_resamples), seed=int(cc.bootstrap.seed))
     notes = selected.pop("notes")
-    if skipped:
-        notes.append(f"{len(skipped)} trial(s) skipped (failed, running or without "
-                     "metrics/checkpoint): see study.skipped")
+    others = [r for r in skipped if r.stopped is None]
+    if others:
+        notes.append(f"{len(others)} trial(s) skipped (failed, running or without "
+                     "metrics/checkpoint): see the skipped trials")
     return {
         "study": {**study, "n_trials": len(rows) + len(skipped), "n_evaluated": len(rows),
-                  "skipped": [{"number": r.number, "state": r.state, "reason": r.skipped}
-                              for r in skipped]},
+                  "skipped": [{"number": r.number, "state": r.state, "reason": r.skipped,
+                               "stopped": r.stopped} for r in skipped]},
         "datasets": [{"name": d.name, "in_domain": d.in_domain, "note": d.note}
                      for d in datasets],
         "metric_directions": {m: METRIC_DIRECTIONS[m] for m in selected["metrics"]},

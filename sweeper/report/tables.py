@@ -165,17 +165,22 @@ def stopped_line(report: Mapping[str, Any]) -> str:
     stopped = stopped_trials(report)
     rule = ("Trials stopped early (Optuna state PRUNED, or training status pruned or "
             "diverged)")
+    unprobed = [s for s in report["study"].get("skipped") or [] if s.get("stopped")]
+    before = ("" if not unprobed else
+              f" {len(unprobed)} more stopped before their first checkpoint and have no "
+              "features to probe, so no accuracy: "
+              + ", ".join(f"{s['number']} ({s['stopped']})" for s in unprobed) + ".")
     if not stopped:
-        return f"{rule}: none; every evaluated trial trained to the end."
+        return f"{rule}: none among the evaluated trials.{before}"
     listed = ", ".join(f"{n} ({r})" for n, r in sorted(stopped.items()))
     total = len(report["trials"])
     if report.get("stopped", {}).get("included", False):
         return (f"{rule} are included in the selection and the correlations "
                 f"(compare.include_stopped=true): {len(stopped)} of {total} evaluated trials, "
-                f"marked in the tables and figures: {listed}.")
+                f"marked in the tables and figures: {listed}.{before}")
     return (f"{rule} are left out of the selection and the correlations; they stay in the "
             f"tables and figures, marked: {len(stopped)} of {total} evaluated trials left out: "
-            f"{listed}. compare.include_stopped=true includes them.")
+            f"{listed}. compare.include_stopped=true includes them.{before}")
 
 
 def stopped_caption(report: Mapping[str, Any]) -> str:

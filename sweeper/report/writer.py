@@ -58,6 +58,12 @@ def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> 
             lines += [markdown(header, rows), ""]
         lines += [f"> {n}" for n in axis_notes(report)] + [""]
     lines += ["## Trials", "", markdown(*trials_table(report)), ""]
+    skipped = study.get("skipped") or []
+    if skipped:
+        lines += ["## Skipped trials", "",
+                  markdown(["Trial", "State", "Reason"],
+                           [[str(s["number"]), str(s["state"]), str(s["reason"])]
+                            for s in skipped]), ""]
     lines += [f"![{caption}]({path.name})" for caption, path in figures.items()]
     return "\n".join(lines) + "\n"
 

@@ -21,11 +21,17 @@ __all__ = ["Diverged", "SSLModule"]
 
 
 class Diverged(RuntimeError):
-    """The training loss became NaN or Inf."""
+    """The training loss, or the monitor's embeddings of the bank, became NaN or Inf.
 
-    def __init__(self, epoch: int, step: int, loss: float) -> None:
-        super().__init__(f"training diverged: loss = {loss} at epoch {epoch}, step {step}")
-        self.epoch, self.step, self.loss = epoch, step, loss
+    ``epoch`` counts from 1, as metrics.json's history does; ``reason`` says what was not
+    finite (None: the loss).
+    """
+
+    def __init__(self, epoch: int, step: int, loss: float, reason: str | None = None) -> None:
+        where = f"at epoch {epoch}, step {step}"
+        super().__init__(f"training diverged: {reason} {where}" if reason
+                         else f"training diverged: loss = {loss} {where}")
+        self.epoch, self.step, self.loss, self.reason = epoch, step, loss, reason
 
 
 class SSLModule(L.LightningModule):
@@ -85,7 +91,7 @@ class SSLModule(L.LightningModule):
         loss = self.method.loss(views, int(self.current_epoch))
         value = float(loss.detach())
         if not math.isfinite(value):
-            raise Diverged(int(self.current_epoch), int(self.global_step), value)
+            raise Diverged(int(self.current_epoch) + 1, int(self.global_step), value)
         self.log("train_loss", loss.detach(), prog_bar=True, on_step=True, on_epoch=True,
                  sync_dist=False)
         return loss

@@ -26,7 +26,9 @@ import lightning as L
 import torch
 
 from sweeper.metrics import SpectrumAccumulator, lidar, spectral_metrics
+from sweeper.metrics.accumulator import NonFiniteEmbeddings
 from sweeper.metrics.registry import SPECTRAL
+from sweeper.ssl.module import Diverged
 from sweeper.ssl.views import BatchViews, EvalView
 
 if TYPE_CHECKING:
@@ -170,8 +172,15 @@ class RankMeMonitor(L.Callback):
                 for images, _ in (self.bank if bank is None else bank):
                     x = self.eval_view(images.to(pl_module.device, non_blocking=True))
                     f, p = method.embed(x)
-                    feats.update(f.float())
-                    projs.update(p.float())
+                    try:
+                        feats.update(f.float())
+                        projs.update(p.float())
+                    except NonFiniteEmbeddings as exc:
+                        # The loss can still be finite (eval-mode BatchNorm statistics blow
+                        # up first): the run has diverged all the same.
+                        trainer = pl_module.trainer
+                        raise Diverged(int(trainer.current_epoch) + 1, int(trainer.global_step),
+                                       float("nan"), reason=f"monitor: {exc}") from None
                 metrics = embedding_metrics(feats, projs)
                 if self.lidar is not None:
                     metrics["lidar"] = self._lidar(pl_module, method, self.lidar)

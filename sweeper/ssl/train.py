@@ -152,6 +152,8 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
     except Diverged as exc:
         status = "diverged"
         diverged = {"epoch": exc.epoch, "step": exc.step, "loss": str(exc.loss)}
+        if exc.reason:
+            diverged["reason"] = exc.reason
     fit_seconds = time.perf_counter() - started
     if status != "diverged" and monitor.stop_status is not None:
         status = monitor.stop_status

@@ -190,8 +190,11 @@ class BatchViews:
         return sum(p.num_crops for p in self.pipelines)
 
     def __call__(self, images: torch.Tensor) -> list[torch.Tensor]:
-        x = _to_8bit(images)
-        return [p(x) for p in self.pipelines for _ in range(p.num_crops)]
+        # The views are data: in float32 even where the caller (a mixed-precision training
+        # step) runs under autocast, which would turn the crops' matmuls into fp16/bf16.
+        with torch.autocast(images.device.type, enabled=False):
+            x = _to_8bit(images)
+            return [p(x) for p in self.pipelines for _ in range(p.num_crops)]
 
 
 class EvalView:

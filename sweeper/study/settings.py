@@ -8,6 +8,7 @@ Their schemas hold types only; every default is in ``conf/sweep.yaml`` and
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -97,6 +98,8 @@ class SlurmLauncher:
 
 LAUNCHERS: dict[str, type[LocalLauncher] | type[SlurmLauncher]] = {
     "local": LocalLauncher, "slurm": SlurmLauncher}
+SLURM_ONLY = frozenset(SlurmLauncher.__dataclass_fields__) - frozenset(
+    LocalLauncher.__dataclass_fields__)
 
 
 @dataclass(frozen=True)
@@ -232,4 +235,13 @@ def read_launcher(launcher: Mapping[str, Any] | DictConfig) -> LocalLauncher | S
     name = launcher.get("name")
     if name not in LAUNCHERS:
         raise ValueError(f"unknown launcher {name!r}; choose one of: {', '.join(LAUNCHERS)}")
+    if name == "local":
+        # A cluster preset (experiment=paper_*) run with launcher=local keeps its Slurm
+        # resources: they mean nothing on this machine, so say so and leave them out.
+        slurm_only = [str(k) for k in launcher if k in SLURM_ONLY]
+        if slurm_only:
+            warnings.warn(f"launcher=local does not use the Slurm settings "
+                          f"{', '.join('launcher.' + k for k in slurm_only)}; left out",
+                          stacklevel=2)
+            launcher = {str(k): v for k, v in launcher.items() if k not in SLURM_ONLY}
     return read_block(LAUNCHERS[str(name)], launcher, "launcher", f"conf/launcher/{name}.yaml")

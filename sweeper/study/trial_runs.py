@@ -23,6 +23,7 @@ __all__ = ["TrialRun", "load_existing_study", "load_trial_runs", "study_folder"]
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 CHECKPOINT_NAMES = ("last.ckpt",)
+STOPPED = ("diverged", "pruned")  # training statuses of a run stopped early
 
 
 @dataclass
@@ -36,6 +37,7 @@ class TrialRun:
     metrics: dict[str, Any] = field(default_factory=dict)
     checkpoint: Path | None = None
     skipped: str | None = None  # why it cannot be evaluated; None when usable
+    stopped: str | None = None  # "diverged"/"pruned": stopped before it could be probed
 
     @property
     def method(self) -> str:
@@ -73,9 +75,16 @@ def _read(trial: optuna.trial.FrozenTrial, base: Path) -> TrialRun:
         return run
     status = str(run.metrics.get("status", ""))
     rankme = run.metrics.get("rankme")
+    usable_rankme = isinstance(rankme, int | float) and math.isfinite(rankme)
     if "fail" in status or "error" in status:
         run.skipped = f"training status {status!r}"
-    elif not isinstance(rankme, int | float) or not math.isfinite(rankme):
+    elif status in STOPPED and (not usable_rankme or _checkpoint(run_dir) is None):
+        run.stopped = status
+        where = run.metrics.get("diverged") or {}
+        how = (f" ({where.get('reason') or 'loss ' + str(where.get('loss'))} in epoch "
+               f"{where.get('epoch')}, step {where.get('step')})" if where else "")
+        run.skipped = f"{status}{how} before any checkpoint: no features to probe"
+    elif not usable_rankme:
         run.skipped = f"no finite rankme in {path} (got {rankme!r})"
     elif (ckpt := _checkpoint(run_dir)) is None:
         run.skipped = f"no checkpoint under {run_dir / 'checkpoints'}"

@@ -119,7 +119,14 @@ def test_stopped_trials_included_are_marked_where_picked() -> None:
         "are included in the selection and the correlations (compare.include_stopped=true): "
         "2 of 5 evaluated trials, marked")
     no_stop = build(rows()[:3])
-    assert stopped_line(no_stop).endswith(": none; every evaluated trial trained to the end.")
+    assert stopped_line(no_stop).endswith(": none among the evaluated trials.")
+    no_stop["study"]["skipped"] = [
+        {"number": 7, "state": "PRUNED", "stopped": "diverged",
+         "reason": "diverged (loss inf in epoch 1, step 10) before any checkpoint"},
+        {"number": 8, "state": "FAIL", "stopped": None, "reason": "state FAIL"}]
+    assert stopped_line(no_stop).endswith(
+        ": none among the evaluated trials. 1 more stopped before their first checkpoint and "
+        "have no features to probe, so no accuracy: 7 (diverged).")
 
 
 def test_metric_without_values_is_not_a_column() -> None:

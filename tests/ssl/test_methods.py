@@ -63,3 +63,36 @@ def test_ema_methods_move_the_target_toward_the_online_network(tmp_path: Path) -
     target = state["method.projector_momentum.0.weight"]
     assert not torch.equal(online, target)  # trained online, EMA-lagged target
     assert torch.allclose(online, target, atol=0.5)
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_every_loss_is_float32_under_a_mixed_precision_step(method: str) -> None:
+    # A 16-mixed/bf16-mixed step runs the heads in half precision; the objective (and the
+    # queues it fills) stays float32, and backward goes through.
+    import torch
+
+    from sweeper.ssl.build import build_parts
+
+    parts = build_parts(digits_cfg(f"method={method}", *EXTRA.get(method, [])))
+    images = torch.stack([parts.train_set[i][0] for i in range(64)])
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        loss = parts.method.loss(parts.views(images), 0)
+    assert loss.dtype == torch.float32 and math.isfinite(float(loss))
+    loss.backward()
+
+
+def test_vicreg_loss_does_not_overflow_with_fp16_heads() -> None:
+    # Projections whose covariance sums pass fp16's 65,504: inf in fp16, exact in float32.
+    import torch
+
+    from sweeper.ssl.methods.vicreg import VICReg
+
+    vicreg = VICReg(torch.nn.Identity(), 8, 16, 16, sim_loss_weight=25.0,
+                    var_loss_weight=25.0, cov_loss_weight=1.0)
+    g = torch.Generator().manual_seed(0)
+    z_a, z_b = (40 * torch.randn(256, 512, generator=g) for _ in range(2))
+    reference = float(vicreg.objective(z_a, z_b))
+    with torch.autocast("cpu", dtype=torch.float16):
+        mixed = vicreg.objective(z_a.half(), z_b.half())
+    assert mixed.dtype == torch.float32
+    assert float(mixed) == pytest.approx(reference, rel=1e-3)  # only the fp16 inputs' rounding

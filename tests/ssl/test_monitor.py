@@ -118,3 +118,30 @@ def test_on_monitor_returns_none_or_a_status(tmp_path: Path) -> None:
                                         "got True"):
         train(digits_cfg("max_epochs=1", "optimizer.batch_size=512", "checkpoint.enabled=false"),
               tmp_path, on_monitor=lambda epoch, m: True)  # type: ignore[arg-type,return-value]
+
+
+def test_non_finite_embeddings_end_the_run_as_diverged_even_with_a_finite_loss() -> None:
+    # A step can leave NaN weights (or blown-up BatchNorm statistics) after a finite loss: the
+    # monitor sees the NaN embeddings before the next loss does, and the run is diverged, not
+    # crashed with a metrics error.
+    import lightning as L
+
+    from sweeper.ssl.module import Diverged
+
+    parts = build_parts(digits_cfg("max_epochs=2"))
+    module = SSLModule(parts.cfg, parts.method, parts.views, parts.train_set)
+
+    class PoisonWeights(L.Callback):
+        def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            with torch.no_grad():
+                next(parts.method.backbone.parameters()).fill_(float("nan"))
+
+    monitor = RankMeMonitor(bank_loader(parts.train_set, 128, seed=0, batch_size=64),
+                            parts.eval_view, every_n_epochs=1, enabled=True)
+    trainer = L.Trainer(max_epochs=2, accelerator="cpu", callbacks=[PoisonWeights(), monitor],
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False,
+                        enable_model_summary=False)
+    with pytest.raises(Diverged, match=r"monitor: .* not finite .* at epoch 1, step \d+") as exc:
+        trainer.fit(module)
+    assert exc.value.reason is not None and exc.value.epoch == 1  # counted from 1
+    assert monitor.history == []

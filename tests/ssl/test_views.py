@@ -83,3 +83,20 @@ def test_equalization_runs_and_keeps_the_pixels_8_bit() -> None:
     out = BatchViews(_pipeline(equalization={"prob": 1.0}), [0.0] * 3, [1.0] * 3)(images)[0]
     torch.testing.assert_close(out * 255, torch.round(out * 255), atol=1e-3, rtol=0)
     assert float(out.max()) <= 1.0
+
+
+@pytest.mark.parametrize("dtype", [torch.bfloat16, torch.float16])
+def test_views_stay_float32_and_equal_under_a_mixed_precision_autocast(
+        dtype: torch.dtype) -> None:
+    # A 16-mixed or bf16-mixed training step runs under autocast; the views (CIFAR-10's
+    # pipeline: crops, jitter, grayscale, solarization) must be the same pixels as without it.
+    cfg = compose_config(["data=cifar10"])
+    views = BatchViews(cfg.augmentations, cfg.data.mean, cfg.data.std)
+    x = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8)
+    torch.manual_seed(0)
+    plain = views(x)
+    torch.manual_seed(0)
+    with torch.autocast("cpu", dtype=dtype):
+        mixed = views(x)
+    assert [v.dtype for v in mixed] == [torch.float32] * len(plain)
+    assert all(torch.equal(a, b) for a, b in zip(plain, mixed, strict=True))

@@ -13,6 +13,7 @@ from sweeper.study.algorithms import PRUNERS, SAMPLERS, make_pruner, make_sample
 from sweeper.study.settings import (
     DEFAULT_DIRECTIONS,
     LAUNCHERS,
+    LocalLauncher,
     SlurmLauncher,
     read_launcher,
     read_settings,
@@ -162,3 +163,17 @@ def test_a_bad_launcher_block_is_one_clear_error():
         read_launcher({**slurm, "mem": 4})
     with pytest.raises(ValueError, match="launcher.wait is missing"):
         read_launcher({k: v for k, v in slurm.items() if k != "wait"})
+
+
+def test_a_cluster_preset_run_locally_drops_its_slurm_resources_with_a_warning():
+    cfg = compose_config(["experiment=paper_vicreg_cifar10", "launcher=local"],
+                         config_name="sweep")
+    block = OmegaConf.to_container(cfg.launcher, resolve=True)
+    assert isinstance(block, dict)
+    with pytest.warns(UserWarning, match=r"launcher=local does not use the Slurm settings "
+                                         r"launcher.gpus_per_node, launcher.cpus_per_task, "
+                                         r"launcher.mem_gb, launcher.time_min; left out"):
+        launcher = read_launcher(block)
+    assert launcher == LocalLauncher(name="local", refresh_s=2.0)
+    with pytest.raises(ValueError, match=r"unknown key launcher.gpus; conf/launcher/local.yaml"):
+        read_launcher({**block, "gpus": 1})  # a key neither launcher has is still refused

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -157,6 +158,13 @@ def test_pruner_stops_a_collapsing_configuration_and_divergence_counts_as_pruned
     assert list(run_dir.rglob("*.ckpt"))  # a pruned run keeps its checkpoint
     assert diverged.params == {"optimizer.lr": 1e30} and diverged.state == TrialState.PRUNED
     assert diverged.user_attrs["train_status"] == "diverged"
+    # compare's view: diverged before its first checkpoint, so nothing to probe, said so
+    from sweeper.study.trial_runs import load_trial_runs
+
+    runs = load_trial_runs(load(url, study_name), base=tmp_path)
+    assert [r.stopped for r in runs] == [None, None, "diverged"]
+    assert re.fullmatch(r"diverged \(loss (nan|-?inf) in epoch 1, step \d+\) before any "
+                        r"checkpoint: no features to probe", str(runs[2].skipped))
 
 
 def test_raising_training_fails_trial_with_error_attr(tmp_path, study_name):

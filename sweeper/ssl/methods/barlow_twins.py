@@ -12,7 +12,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, two_views
+from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -39,6 +39,7 @@ class BarlowTwins(SSLMethod):
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, layers=3)
         self.lamb, self.scale_loss = lamb, scale_loss
 
+    @full_precision
     def objective(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
         return barlow_loss(z_a, z_b, self.lamb, self.scale_loss)
 

@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, view_pairs
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, view_pairs
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -37,6 +37,7 @@ class BYOL(MomentumMethod):
         self.backbone_momentum = frozen_copy(backbone)
         self.projector_momentum = frozen_copy(self.projector)
 
+    @full_precision
     def objective(self, q: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
         return byol_loss(q, targets)
 

@@ -23,7 +23,7 @@ from lightly.models.modules import DINOProjectionHead
 from lightly.models.utils import deactivate_requires_grad
 from torch import nn
 
-from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, view_pairs
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, view_pairs
 
 
 class DINO(MomentumMethod):
@@ -62,6 +62,7 @@ class DINO(MomentumMethod):
         head = cast(DINOProjectionHead, self.projector)
         return head.layers(features)
 
+    @full_precision
     def objective(self, student: list[torch.Tensor], teacher: list[torch.Tensor],
                   epoch: int) -> torch.Tensor:
         return self.criterion(teacher, student, epoch=epoch)

@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, two_views
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
 
@@ -39,6 +39,7 @@ class MoCoV2Plus(MomentumMethod):
                                      for _ in range(2)])
         self.temperature = temperature
 
+    @full_precision
     def objective(self, q: list[torch.Tensor], k: list[torch.Tensor]) -> torch.Tensor:
         """``q``, ``k``: normalized queries and keys of the two views; queues the keys."""
         queues = cast(list[EmbeddingQueue], list(self.queues))

@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from lightly.models.utils import concat_all_gather
 from torch import nn
 
-from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, two_views
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -50,6 +50,7 @@ class MoCoV3(MomentumMethod):
         self.projector_momentum = frozen_copy(self.projector)
         self.temperature = temperature
 
+    @full_precision
     def objective(self, q: list[torch.Tensor], k: list[torch.Tensor]) -> torch.Tensor:
         return (moco_contrastive(q[0], k[1], self.temperature)
                 + moco_contrastive(q[1], k[0], self.temperature))

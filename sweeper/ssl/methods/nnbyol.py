@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, two_views
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
 from sweeper.ssl.methods.byol import byol_loss
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
@@ -28,6 +28,7 @@ class NNBYOL(MomentumMethod):
         self.projector_momentum = frozen_copy(self.projector)
         self.queue = EmbeddingQueue(queue_size, proj_output_dim)
 
+    @full_precision
     def objective(self, p: list[torch.Tensor], targets: list[torch.Tensor]) -> torch.Tensor:
         """``targets``: the normalized target projections; queues ``targets[0]``."""
         nn1, nn2 = self.queue.nearest(targets[0]), self.queue.nearest(targets[1])

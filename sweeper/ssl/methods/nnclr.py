@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from lightly.utils.dist import gather
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, two_views
+from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
 
@@ -43,6 +43,7 @@ class NNCLR(SSLMethod):
         self.queue = EmbeddingQueue(queue_size, proj_output_dim)
         self.temperature = temperature
 
+    @full_precision
     def objective(self, z: list[torch.Tensor], p: list[torch.Tensor]) -> torch.Tensor:
         """``z``: the normalized projections, ``p``: the predictions; queues ``z[0]``."""
         nn1, nn2 = self.queue.nearest(z[0]), self.queue.nearest(z[1])

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, two_views
+from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
 from sweeper.ssl.methods.simsiam import simsiam_loss, simsiam_projector
@@ -30,6 +30,7 @@ class NNSiam(SSLMethod):
     def static_lr_modules(self) -> list[nn.Module]:
         return [self.predictor]
 
+    @full_precision
     def objective(self, p: list[torch.Tensor], z: list[torch.Tensor]) -> torch.Tensor:
         """``z``: the normalized projections; queues ``z[0]``."""
         nn1, nn2 = self.queue.nearest(z[0]), self.queue.nearest(z[1])

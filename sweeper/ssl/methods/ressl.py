@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, two_views
+from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
 
@@ -41,6 +41,7 @@ class ReSSL(MomentumMethod):
         self.queue = EmbeddingQueue(queue_size, proj_output_dim)
         self.temperature_q, self.temperature_k = temperature_q, temperature_k
 
+    @full_precision
     def objective(self, q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
         """Normalized query (view 1) and key (view 2); queues the key."""
         loss = ressl_loss(q, k, self.queue.bank.clone(), self.temperature_q,

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from lightly.utils.dist import gather
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, view_pairs
+from sweeper.ssl.methods.base import SSLMethod, full_precision, view_pairs
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -49,6 +49,7 @@ class SimCLR(SSLMethod):
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, hidden_bn=False)
         self.temperature = temperature
 
+    @full_precision
     def objective(self, z: list[torch.Tensor]) -> torch.Tensor:
         return simclr_loss(z, self.temperature)
 

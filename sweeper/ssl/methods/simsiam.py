@@ -13,7 +13,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, two_views
+from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -43,6 +43,7 @@ class SimSiam(SSLMethod):
     def static_lr_modules(self) -> list[nn.Module]:
         return [self.predictor]
 
+    @full_precision
     def objective(self, p: list[torch.Tensor], z: list[torch.Tensor]) -> torch.Tensor:
         return simsiam_loss(p, z)
 

@@ -18,7 +18,7 @@ from lightly.loss.swav_loss import sinkhorn
 from torch import nn
 from torch.nn.utils import parametrizations
 
-from sweeper.ssl.methods.base import SSLMethod, view_pairs
+from sweeper.ssl.methods.base import SSLMethod, full_precision, view_pairs
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -61,6 +61,7 @@ class SwAV(SSLMethod):
                                 gather_distributed=True)[:preds[0].shape[0]])
         return out
 
+    @full_precision
     def objective(self, z: list[torch.Tensor], epoch: int) -> torch.Tensor:
         """``z``: normalized projections, large crops first; queues the large crops'."""
         world = dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1

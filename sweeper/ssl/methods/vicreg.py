@@ -13,7 +13,7 @@ import torch
 from lightly.loss import VICRegLoss
 from torch import nn
 
-from sweeper.ssl.methods.base import SSLMethod, two_views
+from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -28,6 +28,7 @@ class VICReg(SSLMethod):
         self.criterion = VICRegLoss(lambda_param=sim_loss_weight, mu_param=2 * var_loss_weight,
                                     nu_param=cov_loss_weight, gather_distributed=True)
 
+    @full_precision
     def objective(self, z_a: torch.Tensor, z_b: torch.Tensor) -> torch.Tensor:
         return self.criterion(z_a, z_b)
 
