@@ -41,7 +41,7 @@ def plain_loop(cfg: DictConfig, epochs: int) -> list[float]:
     from lightly.utils.scheduler import cosine_schedule
 
     from sweeper.ssl.build import build_parts
-    from sweeper.ssl.data import EpochBatchSampler, make_loader
+    from sweeper.ssl.loader import EpochBatchSampler, make_loader
     from sweeper.ssl.optim import build_optimizer, lr_lambda
 
     L.seed_everything(int(cfg.seed), verbose=False)

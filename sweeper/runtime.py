@@ -15,6 +15,7 @@ must stay quick to start.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -76,6 +77,27 @@ def setup_process() -> None:
     budget = cpu_budget()
     if budget is not None and "OMP_NUM_THREADS" not in os.environ:
         os.environ.update(thread_env(budget))
+    _lightning_logs_once()
+
+
+def _lightning_logs_once() -> None:
+    """Lightning's log lines reach a worker's log once, through the root logger's handlers
+    (Lightning adds its own handler too, which doubled every line), without its ads."""
+    import lightning.pytorch  # noqa: F401  (adds its handler on import: remove it after)
+
+    for name in ("lightning", "lightning.pytorch", "lightning.fabric", "torchmetrics"):
+        logger = logging.getLogger(name)
+        for handler in list(logger.handlers):
+            logger.removeHandler(handler)
+        logger.propagate = True
+    for name in ("lightning.pytorch", "lightning.fabric"):
+        ranked = logging.getLogger(f"{name}.utilities.rank_zero")  # where the ad is logged
+        if _no_ads not in ranked.filters:
+            ranked.addFilter(_no_ads)
+
+
+def _no_ads(record: logging.LogRecord) -> bool:
+    return "litlogger" not in record.getMessage()
 
 
 def set_torch_threads(requested: int | None = None) -> None:

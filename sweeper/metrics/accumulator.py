@@ -1,12 +1,10 @@
 """The one spectral core: float64 second moments streamed from batches of embeddings.
 
-Every label-free metric here is a function of the spectrum of an N x K embedding matrix Z,
-either of Z itself (singular values) or of its covariance (eigenvalues). Both follow from the
-K x K second moments ``Z^T Z`` and the column sums of Z, which can be accumulated batch by
-batch in O(K^2) memory. A float64 Gram matrix resolves singular values down to a few 1e-8
-of ``||Z||_F``; below a rounding floor (``ROUNDING_FLOOR_EPS``) they read as exact zeros, so an
-exactly rank-deficient Z has exactly its rank. The N x K matrix itself is never copied to
-float64 and no N x N matrix is made.
+Every metric here is a function of the spectrum of an N x K embedding matrix Z (singular
+values, or covariance eigenvalues), which follows from ``Z^T Z`` and Z's column sums,
+accumulated batch by batch in float64 in O(K^2) memory (no float64 copy of Z, no N x N
+matrix). Values under a rounding floor (``ROUNDING_FLOOR_EPS``) read as exact zeros, so an
+exactly rank-deficient Z has exactly its rank.
 """
 
 from __future__ import annotations
@@ -24,6 +22,7 @@ __all__ = ["DEFAULT_BATCH_ROWS", "NonFiniteEmbeddings", "SpectrumAccumulator", "
 class NonFiniteEmbeddings(ValueError):
     """Embeddings holding NaN or Inf: they have no spectrum (a diverged run makes them)."""
 
+
 DEFAULT_BATCH_ROWS = 4096
 # Gram matrices are built from column blocks at least this wide (BLAS stays efficient).
 GRAM_BLOCK_COLUMNS = 128
@@ -36,11 +35,7 @@ ArrayLike = torch.Tensor | np.ndarray
 
 
 def as_tensor(z: Any) -> torch.Tensor:
-    """Return ``z`` as a torch tensor without copying its data where possible.
-
-    Raises:
-        ValueError: if ``z`` is not a numeric array.
-    """
+    """``z`` as a torch tensor, without a copy where possible; ValueError if not numeric."""
     if isinstance(z, torch.Tensor):
         t = z
     elif isinstance(z, np.ndarray):

@@ -11,14 +11,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from sweeper.config import ConfigError, check_choices, complete_config
 from sweeper.ssl.backbones import BACKBONES, build_backbone
-from sweeper.ssl.data import (
-    DATASETS,
-    TORCHVISION_FORMATS,
-    EpochBatchSampler,
-    ImageSet,
-    build_dataset,
-    make_loader,
-)
+from sweeper.ssl.data import DATASETS, TORCHVISION_FORMATS, ImageSet, build_dataset
+from sweeper.ssl.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.methods import METHODS, SSLMethod, build_method, refusal
 from sweeper.ssl.optim import OPTIMIZERS, SCHEDULERS
 from sweeper.ssl.views import BatchViews, EvalView, crop_size_of

@@ -13,24 +13,24 @@ folders: class sub-folders, or a flat folder of unlabelled images).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from omegaconf import DictConfig
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import Dataset
 
 __all__ = [
     "DATASETS",
-    "EpochBatchSampler",
+    "TORCHVISION",
     "FolderImages",
     "TensorImages",
     "available_splits",
     "build_dataset",
+    "check_data",
     "digits_split",
-    "make_loader",
 ]
 
 TORCHVISION_FORMATS = ("image_folder", "torchvision")
@@ -130,6 +130,11 @@ def digits_split(seed: int, val_fraction: float, test_fraction: float
             for name, part in (("train", train), ("val", val), ("test", test))}
 
 
+# The datasets torchvision reads, and the folder its files sit in under data.train_path.
+TORCHVISION = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python",
+               "stl10": "stl10_binary"}
+
+
 def available_splits(data: DictConfig) -> tuple[str, ...]:
     """The splits a dataset has: train always, then val and/or test."""
     if data.dataset == "digits":
@@ -175,8 +180,7 @@ def _torchvision(data: DictConfig, split: str) -> ImageSet:
 
     root = _path(data, "train_path")  # torchvision's files hold every split
     name = str(data.dataset)
-    folder = {"cifar10": "cifar-10-batches-py", "cifar100": "cifar-100-python",
-              "stl10": "stl10_binary"}[name]
+    folder = TORCHVISION[name]
     fmt = str(data.format)
     if fmt not in TORCHVISION_FORMATS:
         raise ValueError(f"data.format={fmt!r} is not a format of {name!r}; choose one of: "
@@ -202,6 +206,31 @@ def _torchvision(data: DictConfig, split: str) -> ImageSet:
         images = torch.from_numpy(ds.data).permute(0, 3, 1, 2).contiguous()
         labels = torch.as_tensor(ds.targets, dtype=torch.long)
     return TensorImages(images, labels)
+
+
+def check_data(data: DictConfig) -> None:
+    """Cheap check that the training split can be found, before any study or trial exists:
+    the error :func:`build_dataset` would raise for missing files, without decoding an
+    image (image folders are listed; torchvision's files only looked for).
+
+    Raises:
+        ValueError: for an unknown dataset or missing files.
+    """
+    if data.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {data.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    if data.dataset == "digits":
+        return
+    if data.dataset in TORCHVISION:
+        root = _path(data, "train_path")
+        if (root / TORCHVISION[str(data.dataset)]).is_dir() or data.download:
+            return
+        if _image_folder_split(data, "train") is None:
+            raise ValueError(f"no {data.dataset} under {str(root)!r}: expected "
+                             f"{root / TORCHVISION[str(data.dataset)]} (torchvision's files), "
+                             f"or class folders under {root}/train and {root}/test; set "
+                             "data.download=true to download it")
+        return
+    FolderImages.scan(_path(data, "train_path"), int(data.load_size), int(data.channels))
 
 
 def build_dataset(data: DictConfig, split: str = "train", pretrain: bool = False) -> ImageSet:
@@ -237,54 +266,3 @@ def build_dataset(data: DictConfig, split: str = "train", pretrain: bool = False
         keep = max(1, round(float(data.fraction) * len(ds)))
         ds = ds.subset(np.sort(np.random.default_rng(0).permutation(len(ds))[:keep]))
     return ds
-
-
-class EpochBatchSampler(Sampler[list[int]]):
-    """Index batches from a permutation seeded by ``(seed, epoch)``; each of
-    ``num_replicas`` processes takes every ``num_replicas``-th batch. A resumed run sees
-    the same batches as an uninterrupted one."""
-
-    def __init__(self, n: int, batch_size: int, seed: int = 0, shuffle: bool = True,
-                 drop_last: bool = True, num_replicas: int = 1, rank: int = 0) -> None:
-        if batch_size < 1:
-            raise ValueError(f"optimizer.batch_size must be >= 1, got {batch_size}")
-        if drop_last and n < batch_size * num_replicas:
-            raise ValueError(f"the training set has {n} images, fewer than one batch of "
-                             f"{batch_size} per device x {num_replicas}: lower "
-                             "optimizer.batch_size")
-        self.n, self.batch_size, self.seed, self.shuffle = n, batch_size, seed, shuffle
-        self.drop_last, self.num_replicas, self.rank, self.epoch = (drop_last, num_replicas,
-                                                                   rank, 0)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def _batches(self) -> list[list[int]]:
-        if self.shuffle:
-            gen = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
-            order = torch.randperm(self.n, generator=gen).tolist()
-        else:
-            order = list(range(self.n))
-        step = self.batch_size
-        batches = [order[i:i + step] for i in range(0, self.n, step)]
-        if self.drop_last and batches and len(batches[-1]) < step:
-            batches.pop()
-        usable = len(batches) - len(batches) % self.num_replicas if self.drop_last else None
-        return batches[:usable][self.rank::self.num_replicas]
-
-    def __iter__(self) -> Iterator[list[int]]:
-        return iter(self._batches())
-
-    def __len__(self) -> int:
-        return len(self._batches())
-
-
-def make_loader(ds: ImageSet, sampler: Sampler[list[int]], num_workers: int = 0,
-                pin_memory: bool = False) -> DataLoader[Any]:
-    """A loader yielding ``(images, labels)`` batches: the sampler's index batches go to the
-    dataset whole (one gather for in-memory images; one batch decoded per worker task for
-    image files, workers persistent, pinned memory on GPU). The sampler is the loader's
-    ``sampler``, where Lightning's ``set_epoch`` reaches it."""
-    workers = 0 if isinstance(ds, TensorImages) else num_workers
-    return DataLoader(ds, sampler=sampler, batch_size=None, num_workers=workers,
-                      pin_memory=pin_memory, persistent_workers=workers > 0)

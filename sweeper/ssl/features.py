@@ -24,7 +24,8 @@ from sweeper.ssl.checkpoints import (
     solo_learn_args,
     stored_config,
 )
-from sweeper.ssl.data import EpochBatchSampler, available_splits, build_dataset, make_loader
+from sweeper.ssl.data import available_splits, build_dataset
+from sweeper.ssl.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.views import EvalView, crop_size_of
 
 __all__ = ["extract_features", "load_backbone", "save_features"]

@@ -10,14 +10,16 @@ import lightning as L
 import torch
 from lightly.models.utils import update_momentum
 from lightly.utils.scheduler import cosine_schedule
+from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
-from sweeper.ssl.data import EpochBatchSampler, ImageSet, make_loader
+from sweeper.ssl.data import ImageSet
+from sweeper.ssl.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.methods import SSLMethod
 from sweeper.ssl.optim import build_optimizer, group_lambdas, lr_lambda, scaled_lr
 from sweeper.ssl.views import BatchViews
 
-__all__ = ["Diverged", "SSLModule"]
+__all__ = ["Diverged", "EpochCheckpoint", "SSLModule"]
 
 
 class Diverged(RuntimeError):
@@ -32,6 +34,17 @@ class Diverged(RuntimeError):
         super().__init__(f"training diverged: {reason} {where}" if reason
                          else f"training diverged: loss = {loss} {where}")
         self.epoch, self.step, self.loss, self.reason = epoch, step, loss, reason
+
+
+class EpochCheckpoint(ModelCheckpoint):
+    """Lightning's checkpoint callback with ``{epoch}`` in file names counted from 1, as
+    metrics.json's history and the loggers count: ``epoch=3.ckpt`` holds 3 epochs."""
+
+    def format_checkpoint_name(self, metrics: dict[str, Any], *args: Any,
+                               **kwargs: Any) -> str:
+        if "epoch" in metrics:
+            metrics = {**metrics, "epoch": metrics["epoch"] + 1}
+        return super().format_checkpoint_name(metrics, *args, **kwargs)
 
 
 class SSLModule(L.LightningModule):

@@ -102,6 +102,7 @@ class RankMeMonitor(L.Callback):
         self.monitor_seconds = 0.0
         self.train_seconds = 0.0
         self.stop_status: str | None = None
+        self.resumed_epochs = 0  # epochs a resumed run had done before this process
         self._epoch_start = 0.0
 
     def state_dict(self) -> dict[str, Any]:
@@ -115,6 +116,19 @@ class RankMeMonitor(L.Callback):
         self.train_seconds = float(state_dict.get("train_seconds", 0.0))
         self.epoch_seconds = list(state_dict.get("epoch_seconds", []))
         self.call_seconds = list(state_dict.get("call_seconds", []))
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # After Lightning restored a checkpoint's state (a resumed run): the epochs done
+        # before, and their monitor values reported again (a retried trial's are empty).
+        self.resumed_epochs = len(self.epoch_seconds)
+        if self.on_monitor is None:
+            return
+        for entry in self.history:
+            status = self.on_monitor(int(entry["epoch"]),
+                                     {k: v for k, v in entry.items() if k != "epoch"})
+            if status is not None:
+                self.stop_status, trainer.should_stop = status, True
+                break
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = time.perf_counter()

@@ -88,11 +88,10 @@ def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
 def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMonitor | None
          ) -> dict[str, Any]:
     import lightning as L
-    from lightning.pytorch.callbacks import ModelCheckpoint
 
     from sweeper.ssl.build import bank_loader, build_parts
-    from sweeper.ssl.loggers import build_loggers
-    from sweeper.ssl.module import Diverged, SSLModule
+    from sweeper.ssl.loggers import build_loggers, hyperparameters
+    from sweeper.ssl.module import Diverged, EpochCheckpoint, SSLModule
     from sweeper.ssl.monitor import LidarViews, RankMeMonitor
     from sweeper.ssl.resume import resume_path
 
@@ -127,18 +126,22 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
     from sweeper.ssl.progress import progress_callback  # a bar, or a line per epoch
     callbacks.append(progress_callback(bool(cfg.enable_progress_bar)))
     if cfg.checkpoint.enabled:
-        callbacks.append(ModelCheckpoint(
+        callbacks.append(EpochCheckpoint(
             dirpath=ckpt_dir, filename="epoch={epoch}", auto_insert_metric_name=False,
-            every_n_epochs=int(cfg.checkpoint.frequency), save_last=True,
+            # last.ckpt: a relative link to the newest epoch=<n>.ckpt, not a second copy
+            every_n_epochs=int(cfg.checkpoint.frequency), save_last="link",
             save_top_k=-1 if cfg.checkpoint.keep_prev else 1, save_on_train_epoch_end=True,
             enable_version_counter=False))
+    loggers = build_loggers(cfg, run_dir)
+    for logger in loggers:
+        logger.log_hyperparams(hyperparameters(cfg))
     limit = cfg.limit_train_batches
     trainer = L.Trainer(
         max_epochs=int(cfg.max_epochs), accelerator=str(cfg.accelerator),
         devices=_devices(cfg.devices), strategy=str(cfg.strategy),
         precision=_precision(cfg.precision),  # type: ignore[arg-type]
         sync_batchnorm=bool(cfg.sync_batchnorm), callbacks=callbacks,
-        logger=build_loggers(cfg, run_dir),
+        logger=loggers,
         enable_checkpointing=bool(cfg.checkpoint.enabled),
         enable_progress_bar=bool(cfg.enable_progress_bar), enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
@@ -168,6 +171,7 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
         "monitor_bank_size": _bank_size(monitor.history[-1] if monitor.history else {}),
         "lr_scaled": module.scaled_lr(),  # optimizer.lr x batch_size x devices / 256
         "epochs": int(trainer.current_epoch), "global_step": int(trainer.global_step),
+        "resumed_from_epoch": monitor.resumed_epochs,  # 0: trained from scratch here
         "history": monitor.history,
         "timings": {
             "fit_seconds": round(fit_seconds, 3),

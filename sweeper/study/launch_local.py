@@ -86,6 +86,9 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
     log_dir = config_path.parent
     devices = assign_devices(workers, _visible_gpus())
     threads = cores_per_worker(workers)
+    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    study = optuna.load_study(study_name=s.study_name, storage=storage)
+    events = TrialEvents(study)  # before the workers start: none of their trials is missed
     procs: list[subprocess.Popen[bytes]] = []
     for i in range(workers):
         with open(log_dir / f"worker_{i}.log", "ab") as log_file:
@@ -95,9 +98,6 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
                 stderr=subprocess.STDOUT))
     console.print(f"{workers} workers started (pids {', '.join(str(p.pid) for p in procs)}); "
                   f"logs in {log_dir}", soft_wrap=True)
-    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
-    study = optuna.load_study(study_name=s.study_name, storage=storage)
-    events = TrialEvents(study)
 
     def _print_events() -> None:
         for line in events.new_lines():

@@ -30,7 +30,10 @@ from sweeper.study.settings import SweepSettings, read_settings, split_config
 from sweeper.study.space import Param, parse_space
 from sweeper.study.storage import mask_url, open_storage
 
-__all__ = ["SweepPlan", "apply_params", "make_plan", "open_study"]
+__all__ = ["OUR_TRAINING", "SweepPlan", "apply_params", "check_training", "make_plan",
+           "open_study"]
+
+OUR_TRAINING = "sweeper.ssl:train"  # sweep.train_fn's default: its configs can be checked
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,48 @@ def _example(dist: BaseDistribution) -> Any:
     return dist.low
 
 
+def _corners(dist: BaseDistribution) -> list[Any]:
+    """Every choice of a categorical, the two ends of a range."""
+    if isinstance(dist, CategoricalDistribution):
+        return list(dist.choices)
+    assert isinstance(dist, FloatDistribution | IntDistribution)
+    return [dist.low, dist.high]
+
+
+def check_training(train_cfg: DictConfig, space: dict[str, Param]) -> None:
+    """What every trial of ``sweeper.ssl:train`` needs, checked before the study exists: the
+    config at each end of every param (the others at their first value) passes the training
+    config's checks, the data of each is there, and each backbone builds.
+
+    Raises:
+        ValueError: naming the param value and what is wrong with it.
+    """
+    from sweeper.ssl.build import build_model, checked_config
+    from sweeper.ssl.data import check_data
+
+    base = {k: _example(p.distribution) for k, p in space.items()}
+    points = [("", base)] + [(f" at {key}={value!r}", {**base, key: value})
+                             for key, p in space.items() for value in _corners(p.distribution)]
+    seen_data: set[str] = set()
+    seen_models: set[str] = set()
+    for where, params in points:
+        cfg = apply_params(train_cfg, params)
+        try:
+            cfg = checked_config(cfg)
+            data = OmegaConf.to_yaml(cfg.data, resolve=True)
+            if data not in seen_data:
+                seen_data.add(data)
+                check_data(cfg.data)
+            model = OmegaConf.to_yaml(OmegaConf.masked_copy(
+                cfg, ["method", "method_kwargs", "backbone", "data"]), resolve=True)
+            if model not in seen_models:
+                seen_models.add(model)
+                build_model(cfg)
+        except (ValueError, TypeError, KeyError) as err:
+            raise ValueError(f"the training config{where} fails before any trial: "
+                             f"{str(err).splitlines()[0]}") from None
+
+
 def _contains(dist: BaseDistribution, value: Any) -> bool:
     if isinstance(dist, CategoricalDistribution):
         return any(type(value) is type(c) and value == c for c in dist.choices)
@@ -78,12 +123,15 @@ def _contains(dist: BaseDistribution, value: Any) -> bool:
     return dist.low <= value <= dist.high
 
 
-def make_plan(cfg: DictConfig, base: Path | None = None) -> SweepPlan:
+def make_plan(cfg: DictConfig, base: Path | None = None, *,
+              check_trials: bool = True) -> SweepPlan:
     """Checks a composed sweep config (``conf/sweep.yaml`` + overrides).
 
     Args:
         cfg: the composed config with ``sweep``, ``space`` and the training keys.
         base: folder for relative paths; the current directory by default.
+        check_trials: also run :func:`check_training` (data, model) for the project's
+            training; False checks the config alone (a preset whose data is elsewhere).
 
     Raises:
         ValueError: for any bad setting, expression, key, enqueued param, sampler or pruner.
@@ -96,6 +144,8 @@ def make_plan(cfg: DictConfig, base: Path | None = None) -> SweepPlan:
     assert isinstance(params, dict)
     space = parse_space({str(k): v for k, v in params.items()})
     apply_params(train_cfg, {k: _example(p.distribution) for k, p in space.items()})
+    if check_trials and settings.train_fn == OUR_TRAINING:
+        check_training(train_cfg, space)
     for i, entry in enumerate(settings.enqueue):
         for key, value in entry.items():
             if key not in space:

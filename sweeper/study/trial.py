@@ -18,15 +18,17 @@ import math
 import os
 import socket
 import traceback
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 import optuna
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
+from optuna.storages import RetryFailedTrialCallback
 from optuna.trial import TrialState
 
-from sweeper.study.plan import SweepPlan, apply_params
+from sweeper.study.plan import OUR_TRAINING, SweepPlan, apply_params
 
 __all__ = ["MonitorFn", "TrainFn", "ask_trial", "check_train_fn", "load_train_fn", "run_trial"]
 
@@ -105,6 +107,25 @@ def _values(result: dict[str, Any], objectives: tuple[str, ...]) -> list[float]:
     return [math.nan if result[name] is None else float(result[name]) for name in objectives]
 
 
+def _resumed_run(study: optuna.Study, trial: optuna.Trial) -> tuple[int, Path] | None:
+    """(number, run dir) of the attempt this trial retries, when that attempt left a
+    checkpoint to continue from; None for a first attempt or one that left none.
+
+    Optuna's heartbeat callback re-enqueues a trial whose worker stopped beating (a killed,
+    preempted or requeued worker) with the same params; its ``retry_history`` lists the
+    earlier attempts, the latest last.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        history = RetryFailedTrialCallback.retry_history(study.get_trials(
+            deepcopy=False)[trial.number])
+    for number in reversed(history):
+        raw = study.get_trials(deepcopy=False)[number].user_attrs.get("run_dir")
+        if raw and (Path(raw) / "checkpoints" / "last.ckpt").is_file():
+            return number, Path(raw)
+    return None
+
+
 def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
               train_fn: TrainFn) -> TrialState:
     """Runs a trial from :func:`ask_trial` to its end and tells the study.
@@ -116,7 +137,10 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
         The state the trial was told.
     """
     s = plan.settings
-    run_dir = s.dir / f"trial_{trial.number}"
+    resumed = _resumed_run(study, trial)
+    run_dir = resumed[1] if resumed else s.dir / f"trial_{trial.number}"
+    if resumed:  # the retry of a trial whose worker died: continue its run, in its folder
+        trial.set_user_attr("resumed_from_trial", resumed[0])
     trial.set_user_attr("run_dir", str(run_dir))
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
     if os.environ.get("SLURM_JOB_ID"):
@@ -133,6 +157,13 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
 
     try:
         cfg = apply_params(plan.train_cfg, dict(trial.params))
+        if "tracking" in cfg:  # loggers file every trial under the study's name
+            OmegaConf.update(cfg, "tracking.experiment", s.study_name)
+        if resumed and s.train_fn == OUR_TRAINING:
+            # from the dead attempt's last.ckpt, however old; the per-epoch values it had
+            # reached are reported to this trial again before training goes on
+            OmegaConf.update(cfg, "auto_resume.enabled", True)
+            OmegaConf.update(cfg, "auto_resume.max_hours", None)
         result = train_fn(cfg, run_dir, on_monitor)
         status = str(result.get("status", "completed"))
         trial.set_user_attr("train_status", status)

@@ -123,8 +123,10 @@ def test_markdown_holds_the_tables(compared) -> None:
     line = report["selection_by_axis"]["simclr"]["optimizer.lr"][0]["selection"]
     gap = f"{100 * line['rankme']['gap']:+.2f}"
     assert "| simclr | optimizer.lr |  | 4 |" in md and md.count(f"| {gap} |") >= 1
-    trial_rows = [r for r in md.split("## Trials")[1].splitlines() if r.startswith("|")][2:]
+    trials = md.split("## Trials")[1].split("## Skipped trials")[0]
+    trial_rows = [r for r in trials.splitlines() if r.startswith("|")][2:]
     assert [row.split(" | ")[0] for row in trial_rows] == [f"| {n}" for n in range(7)]
+    assert "## Skipped trials" in md  # the fixture's skipped trial, with its reason
 
 
 def test_cli_compare_reuses_the_cached_features(compared, capsys) -> None:

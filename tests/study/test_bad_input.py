@@ -112,3 +112,35 @@ def test_worker_needs_an_existing_study(workdir, capsys, study_name):
                  f"sweep.study_name={study_name}"])
     assert code == 2
     assert f"no study {study_name!r}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["data=cifar10"], "the training config fails before any trial: data.train_path is "
+                           "not set: dataset 'cifar10' reads local files"),
+        (["data=cifar10", "data.train_path=nowhere"], "no cifar10 under 'nowhere'"),
+        (["data=custom", "data.train_path=nowhere"], "image folder 'nowhere' does not exist"),
+        (["method=vicreg", "space=simclr_digits"],
+         "search space key 'method_kwargs.temperature' is not a training config key"),
+    ],
+)
+def test_what_every_trial_needs_is_checked_before_the_study(workdir, capsys, overrides,
+                                                             message):
+    # Before, `sweep data=cifar10` created the study, then each trial FAILed in a worker.
+    code = main(["sweep", *QUICK, *overrides])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err and err.count("\n") == 1, err
+    assert not list(workdir.rglob("*"))  # nothing created: no study, no logs folder
+
+
+def test_a_param_end_that_breaks_training_is_named(workdir, capsys):
+    space = _space(workdir / "conf", "bad_end",
+                   {"backbone.name": "choice(digits_cnn, no_such_net)"})
+    code = main(["sweep", *QUICK, *space])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert ("the training config at backbone.name='no_such_net' fails before any trial: "
+            "unknown backbone 'no_such_net'") in err
+    assert not list(workdir.rglob("study.db"))

@@ -20,9 +20,20 @@ def test_the_paper_reproductions_are_all_there() -> None:
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_composes_and_its_sweep_is_valid(name: str) -> None:
     cfg = compose_config([f"experiment={name}"], config_name="sweep")
-    plan = make_plan(cfg)
+    plan = make_plan(cfg, check_trials=False)  # their data lives on a cluster
     assert plan.settings.n_trials >= 2
     assert plan.space
+
+
+@pytest.mark.parametrize("name", ["paper_vicreg_cifar10", "paper_simclr_cifar10",
+                                  "cifar10_cpu_vicreg", "cifar10_cpu_simclr"])
+def test_cifar10_presets_pass_the_checks_before_the_study_on_real_data(name: str) -> None:
+    from tests.services import require_cifar10
+
+    root = require_cifar10()
+    cfg = compose_config([f"experiment={name}", f"data.train_path={root}"],
+                         config_name="sweep")
+    assert make_plan(cfg).space  # training config at every param end, data, ResNet-18
 
 
 @pytest.mark.parametrize("method", ["vicreg", "simclr", "dino"])

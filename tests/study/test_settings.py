@@ -175,5 +175,6 @@ def test_a_cluster_preset_run_locally_drops_its_slurm_resources_with_a_warning()
                                          r"launcher.mem_gb, launcher.time_min; left out"):
         launcher = read_launcher(block)
     assert launcher == LocalLauncher(name="local", refresh_s=2.0)
-    with pytest.raises(ValueError, match=r"unknown key launcher.gpus; conf/launcher/local.yaml"):
+    with pytest.raises(ValueError, match=r"unknown key launcher.gpus; conf/launcher/local.yaml"), \
+            pytest.warns(UserWarning):
         read_launcher({**block, "gpus": 1})  # a key neither launcher has is still refused

@@ -17,6 +17,7 @@ import warnings
 from pathlib import Path
 
 import optuna
+from omegaconf import OmegaConf
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
@@ -59,6 +60,15 @@ def test_sqlite_four_workers_then_continue(tmp_path, study_name):
     more = run_cli("worker", *_common(url, study_name, 5, 1), cwd=tmp_path)
     assert more.returncode == 0, more.stderr[-3000:]
     assert len(_finished(load(url, study_name))) == 5
+    logs = list((tmp_path / "outputs" / "sweeps" / study_name / "workers").rglob("worker_*.log"))
+    text = "\n".join(p.read_text() for p in logs)
+    assert logs and "GPU available" in text  # Lightning's lines, once each, no ads
+    assert not any(line.startswith("INFO: ") for line in text.splitlines())
+    assert "litlogger" not in text
+    for trial in load(url, study_name).trials:  # each trial logged under the study's name
+        run_dir = Path(trial.user_attrs["run_dir"])
+        assert OmegaConf.load(run_dir / "config.yaml").tracking.experiment == study_name
+        assert list((run_dir / "logs").glob("events.out.tfevents.*"))  # TensorBoard
     # nothing left to do
     again = run_cli("sweep", *_common(url, study_name, 5, 4), cwd=tmp_path)
     assert again.returncode == 0 and len(load(url, study_name).trials) == 5
@@ -104,9 +114,9 @@ def test_postgresql_two_workers_keep_the_password_out_of_files_and_output(
     assert "hunter2-secret" not in everything
 
 
-def test_killed_worker_trial_fails_and_is_retried(tmp_path, study_name):
+def test_killed_worker_trial_is_retried_from_its_checkpoint(tmp_path, study_name):
     url = sqlite_url(tmp_path)
-    args = [*_common(url, study_name, 2, 2), "max_epochs=2", "sweep.max_retries=1"]
+    args = [*_common(url, study_name, 2, 2), "max_epochs=6", "sweep.max_retries=1"]
     sweep = subprocess.Popen([*CLI, "sweep", *args], cwd=tmp_path,
                              env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     victim = None
@@ -117,8 +127,10 @@ def test_killed_worker_trial_fails_and_is_retried(tmp_path, study_name):
             running = load(url, study_name).get_trials(states=(TrialState.RUNNING,))
         except KeyError:  # the study is not created yet
             continue
-        # Kill once training has reached its first monitor step: truly mid-trial.
-        victim = next((t for t in running if t.intermediate_values), None)
+        # Kill mid-trial, once the first epoch's checkpoint is written.
+        victim = next((t for t in running if t.intermediate_values and
+                       (Path(t.user_attrs["run_dir"]) / "checkpoints" / "last.ckpt").is_file()),
+                      None)
     assert victim is not None, "no trial reached a monitor step"
     os.kill(int(victim.user_attrs["worker"].rsplit(":", 1)[1]), signal.SIGKILL)
     output = sweep.communicate(timeout=300)[0].decode()
@@ -135,7 +147,17 @@ def test_killed_worker_trial_fails_and_is_retried(tmp_path, study_name):
         retries = [t for t in study.trials
                    if RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == victim.number]
     assert len(retries) == 1 and retries[0].params == victim.params
-    assert retries[0].state == TrialState.COMPLETE
+    (retry,) = retries
+    assert retry.state == TrialState.COMPLETE
+    # it continued the dead attempt's run: same folder, from its checkpoint, every epoch's
+    # value reported once
+    assert retry.user_attrs["resumed_from_trial"] == victim.number
+    assert retry.user_attrs["run_dir"] == victim.user_attrs["run_dir"]
+    metrics = json.loads((Path(retry.user_attrs["run_dir"]) / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["epochs"] == 6
+    assert 1 <= metrics["resumed_from_epoch"] < 6  # it did not start over
+    assert sorted(retry.intermediate_values) == [1, 2, 3, 4, 5, 6]
+    assert [h["epoch"] for h in metrics["history"]] == [1, 2, 3, 4, 5, 6]
 
 
 def test_pruner_stops_a_collapsing_configuration_and_divergence_counts_as_pruned(
@@ -169,7 +191,8 @@ def test_pruner_stops_a_collapsing_configuration_and_divergence_counts_as_pruned
 
 def test_raising_training_fails_trial_with_error_attr(tmp_path, study_name):
     url = sqlite_url(tmp_path)
-    args = [*_common(url, study_name, 2, 1, space="test_broken"), "sweep.max_retries=0"]
+    args = [*_common(url, study_name, 2, 1), "sweep.max_retries=0",
+            "sweep.train_fn=tests.study.broken_training:train"]
     done = run_cli("sweep", *args, cwd=tmp_path)
     assert done.returncode == 1  # the study did not reach n_trials
     (trial,) = load(url, study_name).trials

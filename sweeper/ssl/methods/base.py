@@ -26,9 +26,10 @@ F = TypeVar("F", bound=Callable[..., torch.Tensor])
 
 
 def _float32(value: Any) -> Any:
-    """Floating tensors (also in lists and tuples) as float32; anything else as it is."""
+    """Half-precision tensors (also in lists and tuples) as float32; anything else as it is
+    (float64 stays float64: the reference tests run the losses in it)."""
     if isinstance(value, torch.Tensor):
-        return value.float() if value.is_floating_point() else value
+        return value.float() if value.dtype in (torch.float16, torch.bfloat16) else value
     if isinstance(value, list | tuple):
         return type(value)(_float32(v) for v in value)
     return value
