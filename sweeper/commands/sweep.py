@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Sequence
+from urllib.parse import quote
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
@@ -24,12 +25,30 @@ OPTIONS = ("space=NAME experiment=NAME sweep.n_trials=N sweep.workers=N "
            "sweep.objective=METRIC sweep.storage=URL sweep.study_name=NAME launcher=local|slurm")
 
 
+PASSWORD_ENV = "RANKME_SWEEPER_STORAGE_PASSWORD"
+
+
 def _storage_for_workers(cfg: DictConfig, resolved_url: str) -> str:
-    """The storage URL written for workers: left as ``${oc.env:...}`` when it reads its
-    password from the environment, so that no file holds the password itself."""
+    """The storage URL written for workers, holding no password: left as ``${oc.env:...}``
+    when it reads its password from the environment; else the password moves into
+    :data:`PASSWORD_ENV` of this process, which local workers inherit and sbatch exports,
+    and the URL reads it from there. No file the project writes holds it."""
     raw = OmegaConf.to_container(cfg.sweep, resolve=False)
     assert isinstance(raw, dict)
-    return str(raw["storage"]) if "${oc.env:" in str(raw["storage"]) else resolved_url
+    if "${oc.env:" in str(raw["storage"]):
+        return str(raw["storage"])
+    from sqlalchemy.engine import make_url
+
+    try:
+        url = make_url(resolved_url)
+    except Exception:  # not an SQLAlchemy URL: nothing to hide (the storage check names it)
+        return resolved_url
+    if not url.password:
+        return resolved_url
+    os.environ[PASSWORD_ENV] = quote(str(url.password), safe="")  # make_url decodes it
+    token = "RANKMESWEEPERPASSWORD"
+    return url.set(password=token).render_as_string(hide_password=False).replace(
+        token, f"${{oc.env:{PASSWORD_ENV}}}")
 
 
 def _sweep(cfg: DictConfig) -> int:

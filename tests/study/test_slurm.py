@@ -11,7 +11,7 @@ from optuna.trial import TrialState
 
 from tests.cli import REPO, run_cli
 from tests.services import service_missing
-from tests.study.conftest import load, sqlite_url
+from tests.study.conftest import load
 
 
 def _slurm_up() -> bool:
@@ -34,8 +34,11 @@ def slurm() -> None:
         service_missing(f"Slurm could not be started: {script.stderr.strip()[-500:]}")
 
 
-def test_slurm_worker_job_completes_a_trial(tmp_path, study_name, slurm):
-    url = sqlite_url(tmp_path)
+def test_slurm_worker_job_completes_a_trial_without_the_password_on_disk(
+        tmp_path, study_name, slurm, postgres_url):
+    # A password typed into the URL (trust authentication ignores it) reaches the job
+    # through its environment: no file written, submitit's pickles included, holds it.
+    url = postgres_url.replace("://postgres@", "://postgres:slurm-s3cret@")
     done = run_cli("sweep", "launcher=slurm", "launcher.cpus_per_task=1",
                    "launcher.mem_gb=1", f"launcher.folder={tmp_path / 'slurm'}",
                    "max_epochs=1",
@@ -47,3 +50,7 @@ def test_slurm_worker_job_completes_a_trial(tmp_path, study_name, slurm):
     assert trial.state == TrialState.COMPLETE
     assert trial.user_attrs["slurm_job_id"].isdigit()
     assert list((tmp_path / "slurm").glob("*_0_log.out"))  # submitit's log of the job
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".pkl" for p in files)
+    assert [p for p in files if b"slurm-s3cret" in p.read_bytes()] == []
+    assert "slurm-s3cret" not in done.stdout + done.stderr
