@@ -133,11 +133,25 @@ def _small_cnn(in_channels: int, image_size: int, small_stem: bool | None = None
     return net, net.num_features
 
 
+def _wide_resnet(widen_factor: int) -> Callable[..., tuple[nn.Module, int]]:
+    def build(in_channels: int, image_size: int, small_stem: bool | None = None,
+              **kwargs: Any) -> tuple[nn.Module, int]:
+        from sweeper.ssl.wide_resnet import WideResNet
+
+        net = WideResNet(depth=28, widen_factor=widen_factor, in_channels=in_channels,
+                         **kwargs)  # solo-learn's kwargs: first_stride, drop_rate
+        return net, net.num_features
+
+    return build
+
+
 BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
     "digits_cnn": _digits_cnn,
     "small_cnn": _small_cnn,
     "resnet18": _resnet("resnet18"),
     "resnet50": _resnet("resnet50"),
+    "wide_resnet28w2": _wide_resnet(2),
+    "wide_resnet28w8": _wide_resnet(8),
     "vit_tiny": _vit("vit_tiny_patch16_224"),
     "vit_small": _vit("vit_small_patch16_224"),
 }
