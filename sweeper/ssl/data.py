@@ -139,7 +139,7 @@ def available_splits(data: DictConfig) -> tuple[str, ...]:
     """The splits a dataset has: train always, then val and/or test."""
     if data.dataset == "digits":
         return ("train", "val", "test")
-    if data.dataset in ("cifar10", "cifar100", "stl10"):
+    if data.dataset in TORCHVISION:
         return ("train", "test")
     return ("train", "val") if data.val_path else ("train",)
 
@@ -175,26 +175,40 @@ def _image_folder_split(data: DictConfig, split: str) -> Path | None:
     return None
 
 
+def _class_folders(data: DictConfig, split: str) -> Path | None:
+    """Where a torchvision dataset's ``split`` is read from: None for torchvision's own files
+    (there, or to be downloaded), else the class-folder root (see :func:`_image_folder_split`).
+    solo-learn reads torchvision's files whatever data.format says; class folders are read
+    when those files are absent.
+
+    Raises:
+        ValueError: when neither layout is there, naming both.
+    """
+    root = _path(data, "train_path")  # torchvision's files hold every split
+    files = root / TORCHVISION[str(data.dataset)]
+    if files.is_dir() or data.download:
+        return None
+    sub = _image_folder_split(data, split)
+    if sub is None:
+        raise ValueError(f"no {data.dataset} under {str(root)!r}: expected {files} "
+                         f"(torchvision's files), or class folders under {root}/train and "
+                         f"{root}/test; set data.download=true to download it")
+    return sub
+
+
 def _torchvision(data: DictConfig, split: str) -> ImageSet:
     import torchvision
 
-    root = _path(data, "train_path")  # torchvision's files hold every split
     name = str(data.dataset)
-    folder = TORCHVISION[name]
     fmt = str(data.format)
     if fmt not in TORCHVISION_FORMATS:
         raise ValueError(f"data.format={fmt!r} is not a format of {name!r}; choose one of: "
                          f"{', '.join(TORCHVISION_FORMATS)}")
-    # solo-learn reads torchvision's files for these whatever data.format says; class
-    # folders are read when those files are absent.
-    if not (root / folder).is_dir() and not data.download:
-        sub = _image_folder_split(data, split)
-        if sub is None:
-            raise ValueError(f"no {name} under {str(root)!r}: expected {root / folder} "
-                             f"(torchvision's files), or class folders under {root}/train and "
-                             f"{root}/test; set data.download=true to download it")
+    sub = _class_folders(data, split)
+    if sub is not None:
         return decoded_images(FolderImages.scan(sub, int(data.load_size), int(data.channels)),
                               data)
+    root = _path(data, "train_path")
     if name == "stl10":
         tv_split = {"train": "train+unlabeled", "test": "test", "labelled": "train"}[split]
         ds = torchvision.datasets.STL10(str(root), split=tv_split, download=bool(data.download))
@@ -208,6 +222,11 @@ def _torchvision(data: DictConfig, split: str) -> ImageSet:
     return TensorImages(images, labels)
 
 
+def _known(data: DictConfig) -> None:
+    if data.dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {data.dataset!r}; choose one of: {', '.join(DATASETS)}")
+
+
 def check_data(data: DictConfig) -> None:
     """Cheap check that the training split can be found, before any study or trial exists:
     the error :func:`build_dataset` would raise for missing files, without decoding an
@@ -216,21 +235,11 @@ def check_data(data: DictConfig) -> None:
     Raises:
         ValueError: for an unknown dataset or missing files.
     """
-    if data.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {data.dataset!r}; choose one of: {', '.join(DATASETS)}")
-    if data.dataset == "digits":
-        return
+    _known(data)
     if data.dataset in TORCHVISION:
-        root = _path(data, "train_path")
-        if (root / TORCHVISION[str(data.dataset)]).is_dir() or data.download:
-            return
-        if _image_folder_split(data, "train") is None:
-            raise ValueError(f"no {data.dataset} under {str(root)!r}: expected "
-                             f"{root / TORCHVISION[str(data.dataset)]} (torchvision's files), "
-                             f"or class folders under {root}/train and {root}/test; set "
-                             "data.download=true to download it")
-        return
-    FolderImages.scan(_path(data, "train_path"), int(data.load_size), int(data.channels))
+        _class_folders(data, "train")
+    elif data.dataset != "digits":
+        FolderImages.scan(_path(data, "train_path"), int(data.load_size), int(data.channels))
 
 
 def build_dataset(data: DictConfig, split: str = "train", pretrain: bool = False) -> ImageSet:
@@ -244,8 +253,7 @@ def build_dataset(data: DictConfig, split: str = "train", pretrain: bool = False
     Raises:
         ValueError: for an unknown dataset or split, or missing files.
     """
-    if data.dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {data.dataset!r}; choose one of: {', '.join(DATASETS)}")
+    _known(data)
     if split not in available_splits(data):
         raise ValueError(f"dataset {data.dataset!r} has no {split!r} split; it has: "
                          f"{', '.join(available_splits(data))}")
@@ -254,7 +262,7 @@ def build_dataset(data: DictConfig, split: str = "train", pretrain: bool = False
         s = data.split
         ds = TensorImages(*digits_split(int(s.seed), float(s.val_fraction),
                                         float(s.test_fraction))[split])
-    elif data.dataset in ("cifar10", "cifar100", "stl10"):
+    elif data.dataset in TORCHVISION:
         if data.dataset == "stl10" and split == "train" and not pretrain:
             split = "labelled"
         ds = _torchvision(data, split)

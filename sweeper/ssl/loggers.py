@@ -47,10 +47,9 @@ def hyperparameters(cfg: DictConfig) -> dict[str, Any]:
     return flat
 
 
-def _missing(key: str, package: str, extra: str) -> None:
-    warnings.warn(f"{key}.enabled is true but the {package} package is not installed; that "
-                  f"logger is left out. Install it with: pip install 'rankme-sweeper[{extra}]'",
-                  stacklevel=3)
+def _missing(key: str, install: str) -> None:
+    warnings.warn(f"{key}.enabled is true but the {key} package is not installed; that "
+                  f"logger is left out. Install it with: pip install {install}", stacklevel=3)
 
 
 def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
@@ -78,7 +77,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
     if (cfg.get("tensorboard") or {}).get("enabled", False):
         if importlib.util.find_spec("tensorboard") is None and \
                 importlib.util.find_spec("tensorboardX") is None:
-            _missing("tensorboard", "tensorboard", "tensorboard")
+            _missing("tensorboard", "tensorboard")  # a dependency: a broken install
         else:
             from lightning.pytorch.loggers import TensorBoardLogger
 
@@ -88,7 +87,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
     wb = cfg.get("wandb") or {}
     if wb.get("enabled", False):
         if importlib.util.find_spec("wandb") is None:
-            _missing("wandb", "wandb", "wandb")
+            _missing("wandb", "'rankme-sweeper[wandb]'")
         else:
             from lightning.pytorch.loggers import WandbLogger
 
@@ -100,7 +99,7 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
     ml = cfg.get("mlflow") or {}
     if ml.get("enabled", False):
         if importlib.util.find_spec("mlflow") is None:
-            _missing("mlflow", "mlflow", "mlflow")
+            _missing("mlflow", "'rankme-sweeper[mlflow]'")
         else:
             from lightning.pytorch.loggers import MLFlowLogger
 

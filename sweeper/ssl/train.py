@@ -133,8 +133,9 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
             save_top_k=-1 if cfg.checkpoint.keep_prev else 1, save_on_train_epoch_end=True,
             enable_version_counter=False))
     loggers = build_loggers(cfg, run_dir)
+    hparams = hyperparameters(cfg)
     for logger in loggers:
-        logger.log_hyperparams(hyperparameters(cfg))
+        logger.log_hyperparams(hparams)
     limit = cfg.limit_train_batches
     trainer = L.Trainer(
         max_epochs=int(cfg.max_epochs), accelerator=str(cfg.accelerator),

@@ -115,12 +115,12 @@ def _resumed_run(study: optuna.Study, trial: optuna.Trial) -> tuple[int, Path] |
     preempted or requeued worker) with the same params; its ``retry_history`` lists the
     earlier attempts, the latest last.
     """
+    trials = study.get_trials(deepcopy=False)  # one read of the storage
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        history = RetryFailedTrialCallback.retry_history(study.get_trials(
-            deepcopy=False)[trial.number])
+        history = RetryFailedTrialCallback.retry_history(trials[trial.number])
     for number in reversed(history):
-        raw = study.get_trials(deepcopy=False)[number].user_attrs.get("run_dir")
+        raw = trials[number].user_attrs.get("run_dir")
         if raw and (Path(raw) / "checkpoints" / "last.ckpt").is_file():
             return number, Path(raw)
     return None

@@ -23,8 +23,8 @@ from sweeper.study.worker import WorkerReport, run_worker
 __all__ = ["run_config_worker", "worker_job"]
 
 
-def run_config_worker(cfg: DictConfig, worker_index: int,
-                      base: Path | None = None) -> WorkerReport:
+def run_config_worker(cfg: DictConfig, worker_index: int, base: Path | None = None,
+                      check_trials: bool = True) -> WorkerReport:
     """Runs one worker of the sweep ``cfg`` describes until the study is full.
 
     Args:
@@ -32,6 +32,9 @@ def run_config_worker(cfg: DictConfig, worker_index: int,
             copy a launcher wrote).
         worker_index: the worker's index (sampler seed offset).
         base: folder for relative paths; the current directory by default.
+        check_trials: check what every trial needs first
+            (:func:`~sweeper.study.plan.check_training`); a worker that ``sweep`` started
+            skips it, ``sweep`` did it.
 
     Returns:
         What the worker did.
@@ -40,7 +43,7 @@ def run_config_worker(cfg: DictConfig, worker_index: int,
         ValueError: for a bad config or a missing study, before any trial is asked for.
     """
     setup_process()
-    plan = make_plan(cfg, base=base)
+    plan = make_plan(cfg, base=base, check_trials=check_trials)
     train_fn = load_train_fn(plan.settings.train_fn)  # before any trial is asked for
     return run_worker(plan, train_fn, worker_index)
 
@@ -61,7 +64,7 @@ def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int
     cfg = OmegaConf.load(config) if isinstance(config, str) else OmegaConf.create(config)
     assert isinstance(cfg, DictConfig)
     OmegaConf.set_struct(cfg, True)
-    report = run_config_worker(cfg, worker_index, base=Path.cwd())
+    report = run_config_worker(cfg, worker_index, base=Path.cwd(), check_trials=False)
     if report.stopped_by_errors:
         raise RuntimeError(f"worker {worker_index} stopped after failures in a row: "
                            f"{report.states}")
