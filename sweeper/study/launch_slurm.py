@@ -1,7 +1,8 @@
 """Slurm launcher: ``sweep.workers`` jobs through submitit, each one worker on the storage.
 
 Parameters come from ``conf/launcher/slurm.yaml`` (partition, time, GPUs, CPUs, memory,
-extra sbatch parameters). Each job records its ``SLURM_JOB_ID`` on the trials it runs.
+extra sbatch parameters, requeue signal). Each job records its ``SLURM_JOB_ID`` on the trials
+it runs; a requeued job continues its trial (:mod:`sweeper.study.requeue`).
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from rich.console import Console
 from rich.live import Live
 
 from sweeper.study.plan import SweepPlan
+from sweeper.study.requeue import WorkerJob
 from sweeper.study.settings import SlurmLauncher
 from sweeper.study.status import sweep_progress
 from sweeper.study.storage import open_storage
-from sweeper.study.worker_process import worker_job
 
 __all__ = ["launch_slurm"]
 
@@ -25,13 +26,15 @@ __all__ = ["launch_slurm"]
 def _executor(plan: SweepPlan, launcher: SlurmLauncher) -> Any:
     import submitit
 
-    executor = submitit.AutoExecutor(folder=launcher.folder, cluster="slurm")
+    executor = submitit.AutoExecutor(folder=launcher.folder, cluster="slurm",
+                                     slurm_max_num_timeout=launcher.max_num_timeout)
     params: dict[str, Any] = {
         "name": f"rankme-{plan.settings.study_name}",
         "timeout_min": launcher.time_min,
         "cpus_per_task": launcher.cpus_per_task,
         "mem_gb": launcher.mem_gb,
         "slurm_additional_parameters": dict(launcher.additional_parameters),
+        "slurm_signal_delay_s": launcher.signal_delay_s,
     }
     if launcher.partition:
         params["slurm_partition"] = launcher.partition
@@ -60,7 +63,7 @@ def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: SlurmLaunche
     console = console or Console(stderr=True)
     executor = _executor(plan, launcher)
     with executor.batch():
-        jobs = [executor.submit(worker_job, config, i) for i in range(workers or s.workers)]
+        jobs = [executor.submit(WorkerJob(), config, i) for i in range(workers or s.workers)]
     console.print(f"submitted {len(jobs)} Slurm worker jobs: {', '.join(j.job_id for j in jobs)}"
                   f" (logs in {launcher.folder})")
     if not launcher.wait:

@@ -94,6 +94,8 @@ class SlurmLauncher:
     folder: str = MISSING
     additional_parameters: dict[str, Any] = MISSING
     wait: bool = MISSING
+    signal_delay_s: int = MISSING
+    max_num_timeout: int = MISSING
 
 
 LAUNCHERS: dict[str, type[LocalLauncher] | type[SlurmLauncher]] = {
@@ -244,4 +246,9 @@ def read_launcher(launcher: Mapping[str, Any] | DictConfig) -> LocalLauncher | S
                           f"{', '.join('launcher.' + k for k in slurm_only)}; left out",
                           stacklevel=2)
             launcher = {str(k): v for k, v in launcher.items() if k not in SLURM_ONLY}
-    return read_block(LAUNCHERS[str(name)], launcher, "launcher", f"conf/launcher/{name}.yaml")
+    block = read_block(LAUNCHERS[str(name)], launcher, "launcher", f"conf/launcher/{name}.yaml")
+    if isinstance(block, SlurmLauncher):
+        for key in ("signal_delay_s", "max_num_timeout"):
+            if getattr(block, key) < 0:
+                raise ValueError(f"launcher.{key} must be >= 0, got {getattr(block, key)}")
+    return block

@@ -108,18 +108,20 @@ def _values(result: dict[str, Any], objectives: tuple[str, ...]) -> list[float]:
 
 
 def _resumed_run(study: optuna.Study, trial: optuna.Trial) -> tuple[int, Path] | None:
-    """(number, run dir) of the attempt this trial retries, when that attempt left a
-    checkpoint to continue from; None for a first attempt or one that left none.
+    """(number, run dir) of the run this trial continues, when it left a checkpoint; None
+    for a first attempt or one whose earlier attempts left none.
 
-    Optuna's heartbeat callback re-enqueues a trial whose worker stopped beating (a killed,
-    preempted or requeued worker) with the same params; its ``retry_history`` lists the
-    earlier attempts, the latest last.
+    A trial whose Slurm job was requeued continues itself (it already holds a ``run_dir``).
+    Optuna's heartbeat callback re-enqueues a trial whose worker stopped beating (a killed
+    worker, or a requeued one that did not come back in time) with the same params; its
+    ``retry_history`` lists the earlier attempts, the latest last.
     """
     trials = study.get_trials(deepcopy=False)  # one read of the storage
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         history = RetryFailedTrialCallback.retry_history(trials[trial.number])
-    for number in reversed(history):
+    # a retry inherits its attempt's user attrs (run_dir included); a requeued trial has none
+    for number in reversed(history) if history else [trial.number]:
         raw = trials[number].user_attrs.get("run_dir")
         if raw and (Path(raw) / "checkpoints" / "last.ckpt").is_file():
             return number, Path(raw)
@@ -139,18 +141,20 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
     s = plan.settings
     resumed = _resumed_run(study, trial)
     run_dir = resumed[1] if resumed else s.dir / f"trial_{trial.number}"
-    if resumed:  # the retry of a trial whose worker died: continue its run, in its folder
+    if resumed and resumed[0] != trial.number:  # a retry: continue the dead attempt's run
         trial.set_user_attr("resumed_from_trial", resumed[0])
     trial.set_user_attr("run_dir", str(run_dir))
     trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
-    if os.environ.get("SLURM_JOB_ID"):
-        trial.set_user_attr("slurm_job_id", os.environ["SLURM_JOB_ID"])
     prunable = not s.multi_objective and s.pruner.get("name") != "none"
     objective = s.objectives[0]
 
+    # a trial continued after a requeue has reported its first epochs already
+    reported = set(study.get_trials(deepcopy=False)[trial.number].intermediate_values)
+
     def on_monitor(epoch: int, metrics: dict[str, float]) -> str | None:
         value = metrics.get(objective)
-        if value is None or not math.isfinite(float(value)) or s.multi_objective:
+        if (value is None or not math.isfinite(float(value)) or s.multi_objective
+                or int(epoch) in reported):
             return None
         trial.report(float(value), step=int(epoch))
         return "pruned" if prunable and trial.should_prune() else None

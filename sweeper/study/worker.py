@@ -22,6 +22,7 @@ from optuna.storages import RDBStorage, fail_stale_trials
 from optuna.trial import TrialState
 
 from sweeper.study.plan import SweepPlan, open_study
+from sweeper.study.requeue import keep_requeued_trials_alive, own_interrupted_trial, slurm_attrs
 from sweeper.study.slots import count_trials, slot_lock
 from sweeper.study.status import trial_ended_line, trial_started_line
 from sweeper.study.storage import open_storage, trial_id
@@ -80,6 +81,7 @@ def _next_trial(study: optuna.Study, storage: RDBStorage, plan: SweepPlan) -> op
         # ask/tell equivalent (stale trials failed first, a heartbeat thread per trial).
         warnings.filterwarnings("ignore", message="Heartbeat of storage")
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        keep_requeued_trials_alive(study, storage, s.study_name)  # Slurm requeued them
         fail_stale_trials(study)
         counts = count_trials(study)
         if counts.finished >= s.n_trials:
@@ -128,14 +130,26 @@ def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
     report = WorkerReport()
     failures_in_row = 0
     tag = f"worker {worker_index} (pid {os.getpid()})"
+    interrupted = own_interrupted_trial(study, worker_index)
     while True:
-        trial = _next_trial(study, storage, plan)
+        trial: optuna.Trial | bool
+        if interrupted is not None:  # this Slurm job was requeued while it ran that trial
+            trial = optuna.Trial(study, trial_id(storage, s.study_name, interrupted.number))
+            log.info("%s: trial %d continues after a Slurm requeue", tag, trial.number)
+            interrupted = None
+        else:
+            trial = _next_trial(study, storage, plan)
         if trial is False:
             break
         if trial is True:
             _wait_for_slot(study, s.n_trials, interval)
             continue
         assert isinstance(trial, optuna.Trial)
+        # a retry inherits its dead attempt's attrs: a job id that is no longer its own
+        inherited = ({"slurm_job_id": None, "slurm_job": None}
+                     if "slurm_job" in trial.user_attrs else {})
+        for key, value in (slurm_attrs(worker_index) or inherited).items():
+            trial.set_user_attr(key, value)
         log.info("%s: %s", tag, trial_started_line(trial.number, trial.params))
         with _Heartbeat(storage, trial_id(storage, s.study_name, trial.number), interval):
             state = run_trial(study, trial, plan, train_fn)

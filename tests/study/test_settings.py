@@ -146,6 +146,7 @@ def test_the_shipped_launchers_read_typed(name):
     if isinstance(launcher, SlurmLauncher):
         assert launcher.folder == f"{cfg.sweep.dir}/slurm" and launcher.partition is None
         assert launcher.additional_parameters == {} and launcher.wait is True
+        assert (launcher.signal_delay_s, launcher.max_num_timeout) == (120, 3)
     else:
         assert launcher.refresh_s == 2.0
 
@@ -163,6 +164,8 @@ def test_a_bad_launcher_block_is_one_clear_error():
         read_launcher({**slurm, "mem": 4})
     with pytest.raises(ValueError, match="launcher.wait is missing"):
         read_launcher({k: v for k, v in slurm.items() if k != "wait"})
+    with pytest.raises(ValueError, match="launcher.signal_delay_s must be >= 0, got -1"):
+        read_launcher({**slurm, "signal_delay_s": -1})
 
 
 def test_a_cluster_preset_run_locally_drops_its_slurm_resources_with_a_warning():

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
+import time
+from pathlib import Path
 
+import optuna
 import pytest
 from optuna.trial import TrialState
 
-from tests.cli import REPO, run_cli
+from tests.cli import CLI, REPO, cli_env, run_cli
 from tests.services import service_missing
 from tests.study.conftest import load
 
@@ -54,3 +58,95 @@ def test_slurm_worker_job_completes_a_trial_without_the_password_on_disk(
     assert any(p.suffix == ".pkl" for p in files)
     assert [p for p in files if b"slurm-s3cret" in p.read_bytes()] == []
     assert "slurm-s3cret" not in done.stdout + done.stderr
+
+
+def _wait_for(what: str, check, sweep: subprocess.Popen, timeout: float = 300.0):
+    """Polls ``check()`` until it returns something truthy; fails on timeout or sweep exit."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        if sweep.poll() is not None:
+            pytest.fail(f"sweep ended while waiting for {what}: {sweep.communicate()[0][-3000:]}")
+        time.sleep(0.5)
+    pytest.fail(f"timed out waiting for {what}")
+
+
+def _release(job: str, restarts: int) -> None:
+    """Waits for ``job``'s restart number ``restarts``; a requeued job Slurm holds for 120 s
+    (BeginTime; submitit's own requeue is not held) is started at once instead."""
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        out = subprocess.run(["squeue", "-h", "-j", job, "-O", "State:20,RestartCnt:10"],
+                             capture_output=True, text=True).stdout.split()
+        if len(out) == 2 and int(out[1]) >= restarts:
+            if out[0] == "PENDING":
+                subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"],
+                               check=True)
+            return
+        time.sleep(0.2)
+    pytest.fail(f"job {job} was not requeued")
+
+
+def test_requeued_worker_jobs_continue_their_trial_to_one_complete_trial(
+        tmp_path, study_name, slurm, postgres_url):
+    # Two worker jobs, two trials. The first trial to report an epoch has its job
+    # interrupted twice: by submitit's time-limit signal (USR2: checkpoint and requeue
+    # itself) and by `scontrol requeue` (an admin's or a preemption's). With a 4 s
+    # heartbeat the other worker would fail that trial as stale while its job waits and
+    # restarts; it must instead end COMPLETE, every epoch's value reported once, resumed
+    # from its checkpoint each time.
+    epochs = 6
+    sweep = subprocess.Popen(
+        [*CLI, "sweep", "launcher=slurm",
+         "launcher.cpus_per_task=1", "launcher.mem_gb=2", f"launcher.folder={tmp_path / 'slurm'}",
+         f"max_epochs={epochs}", f"sweep.storage={postgres_url}",
+         f"sweep.study_name={study_name}", "sweep.n_trials=2", "sweep.workers=2",
+         "sweep.heartbeat_s=4", "sweep.pruner.name=none"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def first_reported() -> optuna.trial.FrozenTrial | None:
+            try:
+                trials = load(postgres_url, study_name).trials
+            except KeyError:  # the study is not created yet
+                return None
+            return next((t for t in trials if t.intermediate_values
+                         and t.user_attrs.get("slurm_job_id")), None)
+
+        trial = _wait_for("a trial's first epoch", first_reported, sweep)
+        job = trial.user_attrs["slurm_job"]  # "<array job>_<task>": submitit submits arrays
+        subprocess.run(["scancel", "--signal=USR2", job], check=True)  # time limit near
+        _release(job, 1)
+
+        def continued(restarts: int, after: int):
+            def check() -> bool:
+                t = load(postgres_url, study_name).trials[trial.number]
+                return (t.user_attrs.get("slurm_restarts") == restarts
+                        and max(t.intermediate_values, default=0) > after)
+            return check
+
+        reached = max(trial.intermediate_values)
+        _wait_for("the trial to continue after USR2", continued(1, reached), sweep)
+        reached = max(load(postgres_url, study_name).trials[trial.number].intermediate_values)
+        subprocess.run(["scontrol", "requeue", job], check=True)
+        _release(job, 2)
+        _wait_for("the trial to continue after scontrol requeue", continued(2, reached), sweep)
+        out, _ = sweep.communicate(timeout=600)
+    except BaseException:
+        for t in load(postgres_url, study_name).trials:
+            print(t.number, t.state, t.intermediate_values, t.user_attrs)
+        raise
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 0, out[-3000:]
+    trials = load(postgres_url, study_name).trials
+    assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.COMPLETE], out[-3000:]
+    done = trials[trial.number]
+    assert sorted(done.intermediate_values) == list(range(1, epochs + 1))
+    assert done.user_attrs["slurm_restarts"] == 2
+    assert "resumed_from_trial" not in done.user_attrs  # the same trial, not a retry
+    metrics = json.loads((Path(done.user_attrs["run_dir"]) / "metrics.json").read_text())
+    assert metrics["resumed_from_epoch"] >= 2  # it did not start over
+    assert metrics["status"] == "completed"
