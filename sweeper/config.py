@@ -196,6 +196,8 @@ def complete_config(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> DictConfig:
         if value is not None:
             overrides.append(f"{group}={value}")
     base = compose_config(overrides, config_dir=conf_dir)
+    # any backbone.kwargs key may come, as in solo-learn: the backbone's builder names a bad one
+    OmegaConf.set_struct(base.backbone.kwargs, False)
     if set(config_keys(base)) <= set(config_keys(cfg)):
         return cfg
     foreign = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))

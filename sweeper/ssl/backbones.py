@@ -1,4 +1,5 @@
-"""Backbones: torchvision ResNets (CIFAR stem for small images), timm ViTs, two small CNNs.
+"""Backbones: torchvision ResNets (CIFAR stem for small images), timm ViTs, Swin transformers
+and ConvNeXts, PoolFormers, wide ResNets, two small CNNs: solo-learn's names and sizes.
 
 Every builder returns a module mapping images ``B x C x H x W`` to features ``B x K`` and K.
 """
@@ -10,6 +11,9 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from sweeper.ssl.poolformer import POOLFORMERS, build_poolformer
+from sweeper.ssl.timm_backbones import CONVNEXTS, SWINS, build_convnext, build_swin
 
 __all__ = ["BACKBONES", "DigitsCNN", "SmallCNN", "build_backbone", "cifar_stem"]
 
@@ -112,8 +116,12 @@ def _vit(arch: str) -> Callable[..., tuple[nn.Module, int]]:
         if image_size % patch:
             raise ValueError(f"{arch}: image size {image_size} is not a multiple of the "
                              f"patch size {patch}; set backbone.kwargs.patch_size")
-        net = timm.create_model(arch, pretrained=False, num_classes=0, img_size=image_size,
-                                patch_size=patch, in_chans=in_channels, **kwargs)
+        try:
+            net = timm.create_model(arch, pretrained=False, num_classes=0, img_size=image_size,
+                                    patch_size=patch, in_chans=in_channels, **kwargs)
+        except TypeError as err:  # an unknown keyword reaches timm's constructor
+            raise ValueError(f"{arch}: backbone.kwargs not accepted by timm's "
+                             f"VisionTransformer: {err}") from err
         return net, int(net.num_features)  # type: ignore[arg-type]
 
     return build
@@ -145,6 +153,23 @@ def _wide_resnet(widen_factor: int) -> Callable[..., tuple[nn.Module, int]]:
     return build
 
 
+def _poolformer(name: str, in_channels: int, image_size: int, **kwargs: Any
+                ) -> tuple[nn.Module, int]:
+    net = build_poolformer(name, in_channels, **kwargs)
+    return net, net.num_features
+
+
+def _named(build: Callable[..., tuple[nn.Module, int]], name: str
+           ) -> Callable[..., tuple[nn.Module, int]]:
+    """A solo-learn-family builder (convnext, swin, poolformer) bound to one member."""
+
+    def build_named(in_channels: int, image_size: int, small_stem: bool | None = None,
+                    **kwargs: Any) -> tuple[nn.Module, int]:
+        return build(name, in_channels, image_size, **kwargs)
+
+    return build_named
+
+
 BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
     "digits_cnn": _digits_cnn,
     "small_cnn": _small_cnn,
@@ -154,6 +179,11 @@ BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
     "wide_resnet28w8": _wide_resnet(8),
     "vit_tiny": _vit("vit_tiny_patch16_224"),
     "vit_small": _vit("vit_small_patch16_224"),
+    "vit_base": _vit("vit_base_patch16_224"),
+    "vit_large": _vit("vit_large_patch16_224"),
+    **{name: _named(build_swin, name) for name in SWINS},
+    **{name: _named(build_convnext, name) for name in CONVNEXTS},
+    **{name: _named(_poolformer, name) for name in POOLFORMERS},
 }
 
 

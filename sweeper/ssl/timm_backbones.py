@@ -1,0 +1,77 @@
+"""solo-learn's ConvNeXt and Swin backbones: timm's classes with solo-learn's sizes.
+
+solo-learn builds both through timm with ``num_classes=0`` and the ``backbone.kwargs`` of
+its yaml; the sizes below are those of ``solo/backbones/{convnext,swin}`` (commit 9187ea3).
+Their parameter names are timm's, so a solo-learn checkpoint's ``backbone.*`` keys load.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from torch import nn
+
+__all__ = ["CONVNEXTS", "SWINS", "build_convnext", "build_swin"]
+
+# depths per stage, widths per stage
+CONVNEXTS: dict[str, tuple[tuple[int, ...], tuple[int, ...]]] = {
+    "convnext_tiny": ((3, 3, 9, 3), (96, 192, 384, 768)),
+    "convnext_small": ((3, 3, 27, 3), (96, 192, 384, 768)),
+    "convnext_base": ((3, 3, 27, 3), (128, 256, 512, 1024)),
+    "convnext_large": ((3, 3, 27, 3), (192, 384, 768, 1536)),
+}
+
+# embedding width, depths per stage, heads per stage (patch size 4 for all)
+SWINS: dict[str, tuple[int, tuple[int, ...], tuple[int, ...]]] = {
+    "swin_tiny": (96, (2, 2, 6, 2), (3, 6, 12, 24)),
+    "swin_small": (96, (2, 2, 18, 2), (3, 6, 12, 24)),
+    "swin_base": (128, (2, 2, 18, 2), (4, 8, 16, 32)),
+    "swin_large": (192, (2, 2, 18, 2), (6, 12, 24, 48)),
+}
+
+
+def _construct(name: str, cls: type[nn.Module], kwargs: dict[str, Any]) -> nn.Module:
+    try:
+        return cls(**kwargs)
+    except TypeError as err:  # an unknown keyword reaches timm's constructor
+        raise ValueError(f"{name}: backbone.kwargs not accepted by timm's "
+                         f"{cls.__name__}: {err}") from err
+
+
+def build_convnext(name: str, in_channels: int, image_size: int, **kwargs: Any
+                   ) -> tuple[nn.Module, int]:
+    """solo-learn's ``convnext_*``: its stride-4 stem turns 32 px into 8x8 tokens, so CIFAR
+    needs no kwargs (solo-learn passes none)."""
+    from timm.models.convnext import ConvNeXt
+
+    depths, dims = CONVNEXTS[name]
+    net = _construct(name, ConvNeXt, {"depths": depths, "dims": dims, "num_classes": 0,
+                                      "in_chans": in_channels, **kwargs})
+    return net, int(net.num_features)  # type: ignore[arg-type]
+
+
+def build_swin(name: str, in_channels: int, image_size: int, **kwargs: Any
+               ) -> tuple[nn.Module, int]:
+    """solo-learn's ``swin_*``: patch size 4, ``window_size`` 7 unless the kwargs say.
+
+    ``img_size`` defaults to the crop size (solo-learn's default, 224, would refuse a 32 px
+    crop; its CIFAR yaml must say ``img_size: 32``) and must equal it when given.
+    """
+    from timm.models.swin_transformer import SwinTransformer
+
+    img_size = int(kwargs.pop("img_size", image_size))
+    if img_size != image_size:
+        raise ValueError(f"{name}: backbone.kwargs.img_size is {img_size} but the crop size "
+                         f"is {image_size}; the Swin transformer is built for the crop size")
+    if "patch_size" in kwargs:
+        raise ValueError(f"{name}: backbone.kwargs.patch_size is not allowed; solo-learn's "
+                         f"Swin transformers always use 4-pixel patches")
+    if image_size % 4:
+        raise ValueError(f"{name}: image size {image_size} is not a multiple of the patch "
+                         f"size 4")
+    embed_dim, depths, heads = SWINS[name]
+    net = _construct(name, SwinTransformer, {
+        "img_size": img_size, "patch_size": 4, "window_size": kwargs.pop("window_size", 7),
+        "embed_dim": embed_dim, "depths": depths, "num_heads": heads, "num_classes": 0,
+        "in_chans": in_channels, **kwargs})
+    return net, int(net.num_features)  # type: ignore[arg-type]
