@@ -16,6 +16,10 @@ Prints one JSON object as its last line. Default sizes fit ~10 minutes on 2 CPU 
 3. Pruning: the same grid of SimCLR-on-digits configs swept with pruner none and median
    (``rankme-sweeper sweep``, real training): epochs and seconds spent, and whether the best
    trial is the same.
+4. Crowd (``--sections crowd``): 64 workers on SQLite, PostgreSQL and PostgreSQL behind the
+   storage proxy; overhead, errors, database connections, memory (``sweep_crowd.py``):
+
+       .venv/bin/python benchmarks/bench_sweep.py --sections crowd
 """
 
 from __future__ import annotations
@@ -58,9 +62,10 @@ def sleep(cfg: DictConfig, run_dir: Path, on_monitor: Any = None) -> dict[str, A
     return {"status": "completed", "rankme": float(cfg.optimizer.lr)}
 
 
-def _plan(folder: Path, storage: str, n_trials: int, workers: int) -> SweepPlan:
+def _plan(folder: Path, storage: str, n_trials: int, workers: int,
+          name: str | None = None) -> SweepPlan:
     cfg = compose_config([f"sweep.storage={storage}", f"sweep.dir={folder}",
-                          f"sweep.study_name=bench-{uuid.uuid4().hex[:8]}",
+                          f"sweep.study_name={name or 'bench-' + uuid.uuid4().hex[:8]}",
                           f"sweep.n_trials={n_trials}", f"sweep.workers={workers}",
                           "sweep.sampler.name=random", "sweep.sampler.seed=0",
                           "sweep.pruner.name=none", "sweep.heartbeat_s=20"], config_name="sweep")
@@ -190,18 +195,33 @@ def main() -> None:
     parser.add_argument("--util-workers", type=int, default=4)
     parser.add_argument("--prune-epochs", type=int, default=3)
     parser.add_argument("--skip-pruning", action="store_true")
+    parser.add_argument("--sections", default="overhead,utilization,pruning",
+                        help="comma-separated: overhead, utilization, pruning, crowd")
+    parser.add_argument("--crowd-workers", type=int, default=64)
+    parser.add_argument("--crowd-trials", type=int, default=640)
+    parser.add_argument("--crowd-storages", default="sqlite,postgresql,proxy")
+    parser.add_argument("--proxy-connections", type=int, default=8)
     args = parser.parse_args()
+    sections = set(args.sections.split(","))
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     result: dict[str, Any] = {
         "machine": f"{platform.node()} {os.cpu_count()} cpus {platform.processor() or ''}".strip(),
         "optuna": optuna.__version__,
-        "overhead": overhead(args.trials, [int(w) for w in args.workers.split(",")],
-                             args.storages.split(",")),
     }
-    result["utilization"] = utilization(args.util_trials, args.util_workers)
-    print(json.dumps(result["utilization"]), flush=True)
-    if not args.skip_pruning:
+    if "overhead" in sections:
+        result["overhead"] = overhead(args.trials, [int(w) for w in args.workers.split(",")],
+                                      args.storages.split(","))
+    if "utilization" in sections:
+        result["utilization"] = utilization(args.util_trials, args.util_workers)
+        print(json.dumps(result["utilization"]), flush=True)
+    if "pruning" in sections and not args.skip_pruning:
         result["pruning"] = pruning(args.prune_epochs)
+    if "crowd" in sections:
+        from sweep_crowd import crowd
+
+        result["crowd"] = crowd(args.crowd_trials, args.crowd_workers,
+                                args.crowd_storages.split(","), POSTGRES_URL, _plan,
+                                args.proxy_connections)
     print(json.dumps(result))
 
 

@@ -146,7 +146,8 @@ def _own_logging() -> Iterator[None]:
 
 
 def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
-            summary: str = "", options: str = "", quiet: bool = False) -> int:
+            summary: str = "", options: str = "", quiet: bool = False,
+            relaunch: bool = False) -> int:
     """Runs ``task`` on the config Hydra composes from ``conf/<config_name>.yaml`` and
     ``argv`` (Hydra flags and overrides, in any order).
 
@@ -158,6 +159,8 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
         summary: one line printed above Hydra's ``--help``.
         options: the subcommand's main options, printed below ``summary``.
         quiet: no run dir, log files or ``.hydra/`` (commands that only read).
+        relaunch: while ``task`` runs, ``sys.argv`` re-runs this command (``train``: what
+            Lightning's ``strategy=ddp`` starts for each other rank).
 
     Returns:
         The task's exit code; 0 for ``--cfg``, ``--info`` and ``--help``; 2 for a bad
@@ -180,6 +183,9 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
     def _task(cfg: DictConfig) -> None:
         if not quiet:
             run_dirs.append(Path(HydraConfig.get().runtime.output_dir))
+        if relaunch:  # Hydra has read its argv; Lightning's DDP launcher starts the other
+            # ranks with sys.argv (this interpreter, -m <module> or argv[0], then argv[1:])
+            sys.argv = [saved_argv[0], name, *flags, *extra, *overrides]
         try:
             code["value"] = task(cfg)
         except OmegaConfBaseException as err:  # e.g. ${oc.env:VAR} of an unset variable

@@ -3,13 +3,18 @@
 Everything a user can get wrong is checked before any trial exists (bad input: exit 2). The
 workers get the resolved config in ``<study folder>/workers/<stamp>/config.yaml``; the exit
 code is 1 when the study still lacks finished trials afterwards (run the command again).
+With ``sweep.storage_proxy.enabled=true`` a storage proxy runs in front of ``sweep.storage``
+for as long as the command does, and the workers (and this command) go through it.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import socket
 import time
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from omegaconf import DictConfig, OmegaConf
@@ -17,6 +22,10 @@ from rich.console import Console
 
 from sweeper.commands.hydra_app import run_app
 from sweeper.commands.status import table_console
+
+if TYPE_CHECKING:  # the study modules import torch: loaded when a sweep runs, not for --help
+    from sweeper.study.plan import SweepPlan
+    from sweeper.study.settings import LocalLauncher, SlurmLauncher
 
 __all__ = ["OPTIONS", "SUMMARY", "main"]
 
@@ -52,18 +61,47 @@ def _storage_for_workers(cfg: DictConfig, resolved_url: str) -> str:
 
 
 def _sweep(cfg: DictConfig) -> int:
-    from sweeper.study.launch_local import launch_local
-    from sweeper.study.plan import make_plan, open_study
-    from sweeper.study.settings import LocalLauncher, read_launcher
-    from sweeper.study.slots import count_trials
-    from sweeper.study.status import print_status
-    from sweeper.study.storage import open_storage
+    from sweeper.study.plan import make_plan
+    from sweeper.study.proxy_server import start_proxy
+    from sweeper.study.settings import LocalLauncher, SlurmLauncher, read_launcher
+    from sweeper.study.storage import mask_url
     from sweeper.study.trial import check_train_fn
 
     plan = make_plan(cfg)
     s = plan.settings
     check_train_fn(s.train_fn)  # workers import it before they ask for a trial
     launcher = read_launcher(cfg.launcher)
+    proxy = s.storage_proxy
+    if proxy is None:
+        return _run(cfg, plan, launcher, _storage_for_workers(cfg, s.storage))
+    local = isinstance(launcher, LocalLauncher)
+    if isinstance(launcher, SlurmLauncher) and not launcher.wait:
+        raise ValueError("sweep.storage_proxy.enabled=true needs launcher.wait=true: the proxy "
+                         "runs as long as the sweep command, and the jobs need it to the end")
+    # Slurm's compute nodes reach this machine by its name, not by the loopback address.
+    host = proxy.host or ("127.0.0.1" if local else socket.getfqdn())
+    with start_proxy(s.storage, host=host, port=proxy.port, heartbeat_s=s.heartbeat_s,
+                     max_retries=s.max_retries, max_connections=proxy.max_connections,
+                     threads=max(32, 2 * s.workers + 8),  # a waiting lock request holds one
+                     log_path=s.dir / "storage_proxy.log") as running:
+        Console(stderr=True, soft_wrap=True).print(
+            f"storage proxy {running.url} in front of {mask_url(s.storage)} (at most "
+            f"{proxy.max_connections} connections; log {running.log_path})")
+        proxied = dataclasses.replace(plan, settings=dataclasses.replace(s, storage=running.url))
+        return _run(cfg, proxied, launcher, running.url)
+
+
+def _run(cfg: DictConfig, plan: SweepPlan, launcher: LocalLauncher | SlurmLauncher,
+         worker_storage: str) -> int:
+    """Creates or continues the plan's study and runs its workers on ``worker_storage``."""
+    from sweeper.study.launch_local import launch_local
+    from sweeper.study.plan import open_study
+    from sweeper.study.settings import LocalLauncher
+    from sweeper.study.slots import count_trials
+    from sweeper.study.status import print_status
+    from sweeper.study.storage import open_storage
+
+    s = plan.settings
     storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
     study = open_study(plan, create=True, storage=storage)
     counts = count_trials(study)
@@ -72,7 +110,8 @@ def _sweep(cfg: DictConfig) -> int:
                   f"objective {list(s.objectives)} {list(s.directions)}; folder {s.dir}")
     resolved = OmegaConf.to_container(cfg, resolve=True)
     assert isinstance(resolved, dict)
-    resolved["sweep"].update(dir=str(s.dir), storage=_storage_for_workers(cfg, s.storage))
+    resolved["sweep"].update(dir=str(s.dir), storage=worker_storage)
+    resolved["sweep"]["storage_proxy"]["enabled"] = False  # a worker never starts one
     if counts.finished < s.n_trials:
         stamp = time.strftime("%Y%m%d-%H%M%S")
         run_folder = s.dir / "workers" / f"{stamp}-{os.getpid()}"

@@ -30,6 +30,7 @@ def _rounded(value: object) -> str:
 
 def _train(cfg: DictConfig) -> int:
     from hydra.core.hydra_config import HydraConfig
+    from lightning.pytorch.utilities import rank_zero_only
 
     from sweeper.ssl.train import train
 
@@ -42,6 +43,8 @@ def _train(cfg: DictConfig) -> int:
         OmegaConf.update(cfg, "enable_progress_bar", sys.stderr.isatty(), force_add=True)
     metrics = train(cfg, Path(HydraConfig.get().runtime.output_dir))
     run_dir = metrics["run_dir"]
+    if getattr(rank_zero_only, "rank", 0):  # another DDP rank: rank 0 reports
+        return 1 if metrics["status"] == "diverged" else 0
     if metrics["status"] == "diverged":
         where = metrics.get("diverged", {})
         what = where.get("reason") or f"loss {where.get('loss')}"
@@ -60,4 +63,4 @@ def main(argv: Sequence[str]) -> int:
     """Runs one training from Hydra overrides; 0 on completion, 1 on divergence, 2 on a bad
     config or unreadable data."""
     return run_app("train", argv, _train, config_name="train", summary=SUMMARY,
-                   options=OPTIONS)
+                   options=OPTIONS, relaunch=True)

@@ -42,6 +42,11 @@ def checked_config(cfg: DictConfig) -> DictConfig:
     if fmt not in formats:  # solo-learn's dali and h5 readers are not here
         raise ConfigError(f"data.format={fmt!r} is not supported (no DALI or HDF5 reader "
                           f"here); choose one of: {', '.join(formats)}")
+    strategy = str(cfg.strategy)
+    if any(word in strategy for word in ("spawn", "fork", "notebook")):
+        raise ConfigError(f"strategy={strategy!r} trains in child processes whose monitor "
+                          "values never come back to this one; use strategy=ddp (Lightning "
+                          "starts one process per device, rank 0 writes metrics.json)")
     if int(cfg.max_epochs) < 1:
         raise ConfigError(f"max_epochs must be >= 1, got {cfg.max_epochs}")
     if not cfg.augmentations:

@@ -13,10 +13,18 @@ When the bank has fewer images than an embedding has dimensions, the accumulator
 the smaller N x N form of the same spectrum by itself. The results are logged,
 kept in ``history`` (saved in checkpoints) and passed to ``on_monitor(epoch, metrics)``,
 which may stop the run by returning a status such as ``"pruned"``.
+
+Under DDP each rank embeds every world-size-th batch of a bank (no row twice, none padded),
+the ranks' second moments are all-reduced (:func:`~sweeper.metrics.distributed.
+all_reduce_spectrum`), rank 0 computes the metrics (and LiDAR, on the whole bank) once and
+broadcasts them: every rank logs and keeps the same values, equal to one process's on the
+same bank up to float64 rounding. ``on_monitor`` runs on rank 0 only; its status stops
+every rank.
 """
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -27,7 +35,15 @@ import torch
 
 from sweeper.metrics import SpectrumAccumulator, lidar, spectral_metrics
 from sweeper.metrics.accumulator import NonFiniteEmbeddings
+from sweeper.metrics.distributed import (
+    all_reduce_spectrum,
+    broadcast_buffers,
+    first_failure,
+    from_rank_zero,
+    rank_and_world,
+)
 from sweeper.metrics.registry import SPECTRAL
+from sweeper.ssl.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.module import Diverged
 from sweeper.ssl.views import BatchViews, EvalView
 
@@ -104,6 +120,7 @@ class RankMeMonitor(L.Callback):
         self.stop_status: str | None = None
         self.resumed_epochs = 0  # epochs a resumed run had done before this process
         self._epoch_start = 0.0
+        self._shards: dict[int, Iterable[Any]] = {}  # id(bank) -> this rank's batches
 
     def state_dict(self) -> dict[str, Any]:
         return {"history": self.history, "monitor_seconds": self.monitor_seconds,
@@ -123,9 +140,11 @@ class RankMeMonitor(L.Callback):
         self.resumed_epochs = len(self.epoch_seconds)
         if self.on_monitor is None:
             return
+        on_monitor = self.on_monitor
         for entry in self.history:
-            status = self.on_monitor(int(entry["epoch"]),
-                                     {k: v for k, v in entry.items() if k != "epoch"})
+            epoch = int(entry["epoch"])
+            values = {k: v for k, v in entry.items() if k != "epoch"}
+            status = from_rank_zero(lambda: on_monitor(epoch, values))  # noqa: B023
             if status is not None:
                 self.stop_status, trainer.should_stop = status, True
                 break
@@ -149,8 +168,11 @@ class RankMeMonitor(L.Callback):
         self.call_seconds.append(round(seconds, 4))
         self.history.append({"epoch": epoch, **metrics})
         pl_module.log_dict({f"monitor/{k}": v for k, v in metrics.items()
-                            if v == v and abs(v) != float("inf")}, on_epoch=True)
-        status = None if self.on_monitor is None else self.on_monitor(epoch, metrics)
+                            if v == v and abs(v) != float("inf")}, on_epoch=True,
+                            sync_dist=True)  # the same on every rank: the mean is exact
+        on_monitor = self.on_monitor
+        status = None if on_monitor is None else from_rank_zero(
+            lambda: on_monitor(epoch, metrics))
         if status is not None:
             if not isinstance(status, str) or not status:
                 raise TypeError(f"on_monitor returns None or a status such as 'pruned', "
@@ -181,26 +203,59 @@ class RankMeMonitor(L.Callback):
         was_training = method.training
         method.eval()
         feats, projs = SpectrumAccumulator(), SpectrumAccumulator()
+        rank, world = rank_and_world()
+        broadcast_buffers(method)
+        failure = ""
         try:
             with pl_module.autocast():  # type: ignore[operator]
-                for images, _ in (self.bank if bank is None else bank):
+                for images, _ in self._shard(self.bank if bank is None else bank, rank, world):
                     x = self.eval_view(images.to(pl_module.device, non_blocking=True))
                     f, p = method.embed(x)
                     try:
                         feats.update(f.float())
                         projs.update(p.float())
                     except NonFiniteEmbeddings as exc:
-                        # The loss can still be finite (eval-mode BatchNorm statistics blow
-                        # up first): the run has diverged all the same.
-                        trainer = pl_module.trainer
-                        raise Diverged(int(trainer.current_epoch) + 1, int(trainer.global_step),
-                                       float("nan"), reason=f"monitor: {exc}") from None
-                metrics = embedding_metrics(feats, projs)
-                if self.lidar is not None:
-                    metrics["lidar"] = self._lidar(pl_module, method, self.lidar)
+                        failure = f"monitor: {exc}"
+                        break
+                failure = first_failure(failure, world)
+                if failure:
+                    # The loss can still be finite (eval-mode BatchNorm statistics blow
+                    # up first): the run has diverged all the same.
+                    trainer = pl_module.trainer
+                    raise Diverged(int(trainer.current_epoch) + 1, int(trainer.global_step),
+                                   float("nan"), reason=failure)
+                feats = all_reduce_spectrum(feats, pl_module.device)
+                projs = all_reduce_spectrum(projs, pl_module.device)
+                lidar_spec = self.lidar
+
+                def compute() -> dict[str, float]:
+                    metrics = embedding_metrics(feats, projs)
+                    if lidar_spec is not None:
+                        metrics["lidar"] = self._lidar(pl_module, method, lidar_spec)
+                    return metrics
+
+                metrics = from_rank_zero(compute)
         finally:
             method.train(was_training)
         return metrics
+
+    def _shard(self, bank: Iterable[Any], rank: int, world: int) -> Iterable[Any]:
+        """This rank's batches of ``bank``: every ``world``-th one from batch ``rank``; a
+        bank from :func:`~sweeper.ssl.build.bank_loader` loads only those."""
+        if world == 1:
+            return bank
+        if id(bank) not in self._shards:
+            sampler = getattr(bank, "sampler", None)
+            if isinstance(sampler, EpochBatchSampler):
+                loader = cast("Any", bank)
+                self._shards[id(bank)] = make_loader(
+                    loader.dataset, EpochBatchSampler(
+                        sampler.n, sampler.batch_size, shuffle=False, drop_last=False,
+                        num_replicas=world, rank=rank),
+                    num_workers=loader.num_workers, pin_memory=loader.pin_memory)
+            else:
+                return itertools.islice(bank, rank, None, world)
+        return self._shards[id(bank)]
 
     def _lidar(self, pl_module: L.LightningModule, method: Any, spec: LidarViews) -> float:
         taken, chunks = 0, []

@@ -88,6 +88,7 @@ def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
 def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMonitor | None
          ) -> dict[str, Any]:
     import lightning as L
+    from lightning.pytorch.utilities import rank_zero_only
 
     from sweeper.ssl.build import bank_loader, build_parts
     from sweeper.ssl.loggers import build_loggers, hyperparameters
@@ -100,7 +101,8 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
     resume = ckpt_dir / "last.ckpt"
     ckpt_path = resume_path(cfg, resume)  # before config.yaml is written: may refuse
     run_dir.mkdir(parents=True, exist_ok=True)
-    OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
+    if getattr(rank_zero_only, "rank", 0) == 0:  # other DDP ranks (from the environment) read
+        OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
     set_torch_threads(cfg.get("num_threads"))
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     parts = build_parts(cfg)
@@ -189,6 +191,8 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
     if diverged:
         result["diverged"] = diverged
     result = _json_safe(result)
+    if not trainer.is_global_zero:  # same values on every DDP rank: rank 0 writes them
+        return result
     tmp = run_dir / "metrics.json.tmp"
     tmp.write_text(json.dumps(result, indent=2))
     tmp.replace(run_dir / "metrics.json")

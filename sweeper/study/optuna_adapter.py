@@ -8,6 +8,15 @@
   trial (``UpdateFinishedTrialError``), and the oracle stores its results after the trials
   finished; the rows go through Optuna's own ORM model (``optuna.storages._rdb.models``),
   the table ``trial.set_user_attr`` fills.
+- :func:`grpc_storage_server`: Optuna's gRPC storage proxy service on a server this project
+  builds (``run_grpc_proxy_server`` blocks and builds its own, which takes no gRPC options
+  and no second service: the proxy also serves heartbeats and the slot lock,
+  :mod:`sweeper.study.proxy_server`).
+- :class:`BaseHeartbeat` (``optuna.storages._heartbeat``): the interface Optuna's heartbeat
+  functions (``fail_stale_trials``, ``Study.optimize``) look for; the proxy client
+  implements it, Optuna exports it nowhere public.
+- :func:`stale_trial_ids`: ``RDBStorage._get_stale_trial_ids``, the query behind
+  ``fail_stale_trials``; the proxy answers it for its clients.
 
 :func:`check_optuna` exercises both on an in-memory storage; ``tests/study/
 test_optuna_adapter.py`` runs it, so an Optuna upgrade that breaks either fails there with
@@ -17,6 +26,7 @@ a message naming what changed, not somewhere inside a sweep.
 from __future__ import annotations
 
 import json
+import warnings
 from typing import Any
 
 import optuna
@@ -25,7 +35,14 @@ import sqlalchemy.exc
 import sqlalchemy.orm
 from optuna.storages import RDBStorage
 
-__all__ = ["OptunaChanged", "check_optuna", "rdb_engine", "set_finished_trial_user_attrs"]
+try:
+    from optuna.storages._heartbeat import BaseHeartbeat
+except ImportError as _err:  # re-raised by check_optuna's callers with what changed
+    raise ImportError(f"Optuna {optuna.__version__} moved optuna.storages._heartbeat."
+                      f"BaseHeartbeat ({_err}); update sweeper/study/optuna_adapter.py") from None
+
+__all__ = ["BaseHeartbeat", "OptunaChanged", "check_optuna", "grpc_storage_server", "rdb_engine",
+           "set_finished_trial_user_attrs", "stale_trial_ids"]
 
 
 class OptunaChanged(RuntimeError):
@@ -48,6 +65,43 @@ def rdb_engine(storage: RDBStorage) -> sqlalchemy.Engine:
     return engine
 
 
+def grpc_storage_server(storage: optuna.storages.BaseStorage, threads: int) -> Any:
+    """A ``grpc.Server`` serving Optuna's storage proxy API for ``storage`` (not started, no
+    port yet), with ``threads`` threads and ``SO_REUSEPORT`` off (a port in use is an error,
+    not a second server sharing it).
+
+    Raises:
+        OptunaChanged: when Optuna's gRPC servicer moved.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    import grpc
+
+    try:
+        from optuna.storages._grpc.auto_generated import api_pb2_grpc
+        from optuna.storages._grpc.servicer import OptunaStorageProxyService
+    except ImportError as err:
+        if "grpc" in str(err) and "optuna" not in str(err):
+            raise
+        raise OptunaChanged(f"optuna.storages._grpc ({err})") from None
+    server = grpc.server(ThreadPoolExecutor(max_workers=threads),
+                         options=[("grpc.so_reuseport", 0)])
+    api_pb2_grpc.add_StorageServiceServicer_to_server(OptunaStorageProxyService(storage), server)
+    return server
+
+
+def stale_trial_ids(storage: RDBStorage, study_id: int) -> list[int]:
+    """Ids of the study's RUNNING trials whose heartbeat is older than the grace period.
+
+    Raises:
+        OptunaChanged: when ``RDBStorage`` no longer has ``_get_stale_trial_ids``.
+    """
+    method = getattr(storage, "_get_stale_trial_ids", None)
+    if method is None:
+        raise OptunaChanged("RDBStorage._get_stale_trial_ids (gone)")
+    return [int(i) for i in method(study_id)]
+
+
 def _models() -> Any:
     try:
         from optuna.storages._rdb import models
@@ -58,8 +112,8 @@ def _models() -> Any:
     return models
 
 
-def set_finished_trial_user_attrs(storage: RDBStorage, study_name: str, number: int,
-                                  attrs: dict[str, Any]) -> None:
+def set_finished_trial_user_attrs(storage: optuna.storages.BaseStorage, study_name: str,
+                                  number: int, attrs: dict[str, Any]) -> None:
     """Stores user attrs on a trial, finished or not (upsert, one transaction).
 
     Params, values and states are not touched.
@@ -110,3 +164,10 @@ def check_optuna() -> None:
     if stored.user_attrs.get("probe") != [1, 2]:
         raise OptunaChanged("how a finished trial's user attrs are stored "
                             f"(wrote probe=[1, 2], read back {stored.user_attrs})")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        beating = RDBStorage("sqlite:///:memory:", heartbeat_interval=60)
+    study_id = beating.create_new_study([optuna.study.StudyDirection.MINIMIZE], "stale-check")
+    beating.create_new_trial(study_id)
+    if stale_trial_ids(beating, study_id) != []:
+        raise OptunaChanged("RDBStorage._get_stale_trial_ids (a stale trial without heartbeats)")

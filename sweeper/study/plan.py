@@ -9,6 +9,7 @@ sampler and pruner names, the storage, and the directions of an existing study.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,13 +23,12 @@ from optuna.distributions import (
     FloatDistribution,
     IntDistribution,
 )
-from optuna.storages import RDBStorage
 from optuna.study import StudyDirection
 
 from sweeper.study.algorithms import make_pruner, make_sampler
 from sweeper.study.settings import SweepSettings, read_settings, split_config
 from sweeper.study.space import Param, parse_space
-from sweeper.study.storage import mask_url, open_storage
+from sweeper.study.storage import StudyStorage, mask_url, open_storage
 
 __all__ = ["OUR_TRAINING", "SweepPlan", "apply_params", "check_training", "make_plan",
            "open_study"]
@@ -78,6 +78,18 @@ def _corners(dist: BaseDistribution) -> list[Any]:
     return [dist.low, dist.high]
 
 
+def _one_device(devices: Any) -> None:
+    """A trial trains inside its worker's process: one device (a count of 1 or one device
+    id), no DDP ranks of its own."""
+    ids = list(devices) if isinstance(devices, Sequence) and not isinstance(devices, str) \
+        else None
+    count = str(devices).strip()
+    if (len(ids) != 1) if ids is not None else (count != "1" and not count.endswith(",")):
+        raise ValueError(f"devices={devices!r}: a sweep trial trains in its worker's process on "
+                         "one device (devices=1, or one device id such as [3]); run more "
+                         "workers (sweep.workers, one GPU each) instead of DDP per trial")
+
+
 def check_training(train_cfg: DictConfig, space: dict[str, Param]) -> None:
     """What every trial of ``sweeper.ssl:train`` needs, checked before the study exists: the
     config at each end of every param (the others at their first value) passes the training
@@ -98,6 +110,7 @@ def check_training(train_cfg: DictConfig, space: dict[str, Param]) -> None:
         cfg = apply_params(train_cfg, params)
         try:
             cfg = checked_config(cfg)
+            _one_device(cfg.get("devices"))
             data = OmegaConf.to_yaml(cfg.data, resolve=True)
             if data not in seen_data:
                 seen_data.add(data)
@@ -165,7 +178,7 @@ def make_plan(cfg: DictConfig, base: Path | None = None, *,
 
 
 def open_study(plan: SweepPlan, *, create: bool, worker_index: int = 0,
-               storage: RDBStorage | None = None) -> optuna.Study:
+               storage: StudyStorage | None = None) -> optuna.Study:
     """Creates or loads the plan's study, with this worker's sampler and pruner.
 
     Args:

@@ -25,11 +25,10 @@ import subprocess
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 from submitit.helpers import Checkpointable, DelayedSubmission
 
-from sweeper.study.storage import trial_id
+from sweeper.study.storage import StudyStorage, trial_id
 
 __all__ = ["WorkerJob", "keep_requeued_trials_alive", "own_interrupted_trial", "slurm_attrs"]
 
@@ -88,7 +87,7 @@ def _job_states(job_ids: set[str]) -> dict[str, tuple[str, int]]:
     return states
 
 
-def keep_requeued_trials_alive(study: optuna.Study, storage: RDBStorage,
+def keep_requeued_trials_alive(study: optuna.Study, storage: StudyStorage,
                                study_name: str) -> list[int]:
     """Records a heartbeat for each RUNNING trial whose Slurm job was requeued and has not
     come back to it yet; returns their numbers. Call before failing stale trials."""

@@ -19,8 +19,8 @@ from omegaconf import MISSING, DictConfig, OmegaConf
 from sweeper.metrics.registry import METRICS
 from sweeper.schema import read_block
 
-__all__ = ["DEFAULT_DIRECTIONS", "LAUNCHERS", "LocalLauncher", "SlurmLauncher", "SweepSchema",
-           "SweepSettings", "read_launcher", "read_settings", "split_config"]
+__all__ = ["DEFAULT_DIRECTIONS", "LAUNCHERS", "LocalLauncher", "ProxySchema", "SlurmLauncher",
+           "SweepSchema", "SweepSettings", "read_launcher", "read_settings", "split_config"]
 
 # Direction per metric when `sweep.direction` is null: the metric registry's.
 DEFAULT_DIRECTIONS: dict[str, str] = {m.name: m.direction for m in METRICS if m.selects}
@@ -55,6 +55,16 @@ class PrunerSchema:
 
 
 @dataclass
+class ProxySchema:
+    """``sweep.storage_proxy``: a gRPC storage proxy in front of ``sweep.storage``."""
+
+    enabled: bool = MISSING
+    host: str | None = MISSING  # what workers connect to; null: chosen by the launcher
+    port: int = MISSING  # 0: any free port
+    max_connections: int = MISSING
+
+
+@dataclass
 class SweepSchema:
     """The types of ``conf/sweep.yaml``'s ``sweep`` block."""
 
@@ -71,6 +81,7 @@ class SweepSchema:
     max_retries: int = MISSING
     enqueue: list[dict[str, Any]] = MISSING
     train_fn: str = MISSING
+    storage_proxy: ProxySchema = field(default_factory=ProxySchema)
 
 
 @dataclass
@@ -121,6 +132,7 @@ class SweepSettings:
     pruner: dict[str, Any]
     enqueue: tuple[dict[str, Any], ...]
     train_fn: str
+    storage_proxy: ProxySchema | None = None  # None: workers open sweep.storage themselves
 
     @property
     def multi_objective(self) -> bool:
@@ -170,6 +182,26 @@ def _absolute_storage(url: str, base: Path) -> str:
     return url
 
 
+def _proxy(proxy: ProxySchema, storage: str) -> ProxySchema | None:
+    if not proxy.enabled:
+        return None
+    if not 0 <= proxy.port <= 65535:
+        raise ValueError(f"sweep.storage_proxy.port must be 0 (any free port) to 65535, "
+                         f"got {proxy.port}")
+    _positive_int("storage_proxy.max_connections", proxy.max_connections)
+    if proxy.host is not None and not proxy.host.strip():
+        raise ValueError("sweep.storage_proxy.host must be a host name or address, or null")
+    if storage.startswith("grpc://"):
+        raise ValueError(f"sweep.storage_proxy.enabled=true with sweep.storage={storage!r}, "
+                         "already a proxy: give the database URL, or disable the proxy")
+    if storage in ("sqlite://", "sqlite:///:memory:"):
+        raise ValueError(f"sweep.storage_proxy.enabled=true with sweep.storage={storage!r}: an "
+                         "in-memory database lives in one process and the proxy is another; "
+                         "use a database file or server (sqlite:////abs/study.db, "
+                         "postgresql+psycopg://...)")
+    return proxy
+
+
 def split_config(cfg: DictConfig) -> tuple[DictConfig, DictConfig]:
     """Splits a composed sweep config into (training config, sweep part).
 
@@ -211,6 +243,7 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
                 raise ValueError(f"sweep.enqueue: {key}={value} is not finite")
     if not raw.study_name:
         raise ValueError("sweep.study_name must be a non-empty string")
+    proxy = _proxy(raw.storage_proxy, raw.storage)
     return SweepSettings(
         study_name=raw.study_name,
         storage=_absolute_storage(raw.storage, base),
@@ -225,6 +258,7 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
         pruner=asdict(raw.pruner),
         enqueue=tuple(dict(e) for e in raw.enqueue),
         train_fn=raw.train_fn,
+        storage_proxy=proxy,
     )
 
 

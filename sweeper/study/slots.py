@@ -2,8 +2,9 @@
 
 A worker asks for a trial only while ``finished + running < n_trials``; the check and the
 ``ask`` happen under one lock so that parallel workers never overshoot ``n_trials``. The lock
-is a file lock next to an SQLite database, a PostgreSQL advisory lock, or none (other
-backends: workers may then overshoot by at most ``workers - 1`` trials).
+is a file lock next to an SQLite database, a PostgreSQL advisory lock, a lease in the storage
+proxy (``grpc://``), or none (other backends: workers may then overshoot by at most
+``workers - 1`` trials).
 """
 
 from __future__ import annotations
@@ -18,11 +19,11 @@ from pathlib import Path
 
 import optuna
 import sqlalchemy
-from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 from sweeper.study.optuna_adapter import rdb_engine
-from sweeper.study.storage import sqlite_path
+from sweeper.study.proxy_client import ProxyStorage
+from sweeper.study.storage import StudyStorage, sqlite_path
 
 __all__ = ["TrialCounts", "count_trials", "slot_lock"]
 
@@ -62,8 +63,12 @@ def count_trials(study: optuna.Study) -> TrialCounts:
 
 
 @contextlib.contextmanager
-def slot_lock(storage: RDBStorage, url: str, study_name: str) -> Iterator[None]:
+def slot_lock(storage: StudyStorage, url: str, study_name: str) -> Iterator[None]:
     """Holds the study's slot lock for the duration of the ``with`` block."""
+    if isinstance(storage, ProxyStorage):
+        with storage.slot_lock(study_name):
+            yield
+        return
     path = sqlite_path(url)
     engine = rdb_engine(storage)
     if path is not None:

@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
-from sweeper.study.storage import mask_url, open_storage, sqlite_path
+from sweeper.study.storage import StudyStorage, mask_url, open_storage, sqlite_path
 
 __all__ = ["TrialRun", "load_existing_study", "load_trial_runs", "study_folder"]
 
@@ -120,7 +119,7 @@ def study_folder(runs: list[TrialRun]) -> Path:
 
 
 def load_existing_study(storage_url: str, study_name: str, heartbeat_s: int,
-                        max_retries: int) -> tuple[optuna.Study, RDBStorage]:
+                        max_retries: int) -> tuple[optuna.Study, StudyStorage]:
     """Opens an existing study and its storage (never creates either).
 
     Args:

@@ -18,14 +18,14 @@ import warnings
 from dataclasses import dataclass, field
 
 import optuna
-from optuna.storages import RDBStorage, fail_stale_trials
+from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from sweeper.study.plan import SweepPlan, open_study
 from sweeper.study.requeue import keep_requeued_trials_alive, own_interrupted_trial, slurm_attrs
 from sweeper.study.slots import count_trials, slot_lock
 from sweeper.study.status import trial_ended_line, trial_started_line
-from sweeper.study.storage import open_storage, trial_id
+from sweeper.study.storage import StudyStorage, open_storage, trial_id
 from sweeper.study.trial import TrainFn, ask_trial, run_trial
 
 __all__ = ["WorkerReport", "run_worker"]
@@ -51,7 +51,7 @@ class WorkerReport:
 class _Heartbeat:
     """Records a trial's heartbeat now and then every ``interval`` seconds, in a thread."""
 
-    def __init__(self, storage: RDBStorage, db_id: int, interval: float) -> None:
+    def __init__(self, storage: StudyStorage, db_id: int, interval: float) -> None:
         self._storage, self._id, self._interval = storage, db_id, interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._beat, daemon=True, name="heartbeat")
@@ -73,7 +73,8 @@ class _Heartbeat:
         self._thread.join()
 
 
-def _next_trial(study: optuna.Study, storage: RDBStorage, plan: SweepPlan) -> optuna.Trial | bool:
+def _next_trial(study: optuna.Study, storage: StudyStorage,
+                plan: SweepPlan) -> optuna.Trial | bool:
     """Asks for a trial under the slot lock: a trial, True (wait) or False (study done)."""
     s = plan.settings
     with slot_lock(storage, s.storage, s.study_name), warnings.catch_warnings():
@@ -109,7 +110,7 @@ def _wait_for_slot(study: optuna.Study, n_trials: int, interval: float) -> None:
 
 
 def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
-               storage: RDBStorage | None = None) -> WorkerReport:
+               storage: StudyStorage | None = None) -> WorkerReport:
     """Runs trials of the plan's study until it holds ``n_trials`` finished ones.
 
     Args:

@@ -123,6 +123,8 @@ def test_worker_needs_an_existing_study(workdir, capsys, study_name):
         (["data=custom", "data.train_path=nowhere"], "image folder 'nowhere' does not exist"),
         (["method=vicreg", "space=simclr_digits"],
          "search space key 'method_kwargs.temperature' is not a training config key"),
+        (["devices=2", "strategy=ddp"], "devices=2: a sweep trial trains in its worker's "
+                                        "process on one device"),
     ],
 )
 def test_what_every_trial_needs_is_checked_before_the_study(workdir, capsys, overrides,

@@ -1,0 +1,249 @@
+"""The storage proxy: one process holds the database connections, the workers talk gRPC.
+
+Every worker otherwise holds its own connections (a pool each, plus its heartbeat thread's
+queries); hundreds of workers on one PostgreSQL exhaust its connections, many on SQLite
+meet "database is locked". With ``sweep.storage_proxy.enabled=true`` the ``sweep`` command
+starts this module as a process in front of ``sweep.storage`` (at most
+``sweep.storage_proxy.max_connections`` connections), hands the workers
+``grpc://HOST:PORT`` and stops it when it ends. The process serves Optuna's gRPC storage
+proxy API and, beside it, what this project's workers need that Optuna's API lacks
+(:mod:`sweeper.study.proxy_client`): heartbeats, stale trials and the study's slot lock.
+
+The proxy is unauthenticated (plain gRPC): whoever reaches its port can change the study.
+Run it on a network only the cluster's nodes reach.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+
+from sweeper.study.optuna_adapter import grpc_storage_server, rdb_engine, stale_trial_ids
+from sweeper.study.proxy_client import SERVICE, is_proxy_url, require_grpc
+from sweeper.study.storage import mask_secrets, mask_url, open_storage
+
+__all__ = ["PROXY_STORAGE_ENV", "ProxyProcess", "bind_address", "serve", "start_proxy"]
+
+PROXY_STORAGE_ENV = "RANKME_SWEEPER_PROXY_STORAGE"  # the database URL: never on a command line
+LEASE_S = 60.0  # a slot lock whose holder vanished is free again after this long
+READY_TIMEOUT_S = 60.0
+LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def bind_address(host: str) -> str:
+    """Where the proxy listens for workers that reach it at ``host``: the loopback address
+    itself, else every interface (a node's name may resolve to any of its addresses)."""
+    return host if host in LOOPBACK else "0.0.0.0"
+
+
+class _SlotLocks:
+    """Named leases: one owner at a time; a request waits up to ``wait_s`` on the server."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._held: dict[str, tuple[str, float]] = {}
+
+    def lock(self, name: str, owner: str, wait_s: float) -> bool:
+        deadline = time.monotonic() + wait_s
+        with self._cond:
+            while True:
+                now = time.monotonic()
+                holder = self._held.get(name)
+                if holder is None or holder[0] == owner or holder[1] <= now:
+                    self._held[name] = (owner, now + LEASE_S)
+                    return True
+                if now >= deadline:
+                    return False
+                self._cond.wait(min(deadline, holder[1]) - now)
+
+    def unlock(self, name: str, owner: str) -> None:
+        with self._cond:
+            if self._held.get(name, ("", 0.0))[0] == owner:
+                del self._held[name]
+                self._cond.notify_all()
+
+
+def _service(storage: optuna.storages.RDBStorage, max_retries: int) -> Any:
+    import grpc
+
+    from sweeper.study.proxy_client import _dumps, _loads
+
+    locks = _SlotLocks()
+    methods = {
+        "Settings": lambda r: {"heartbeat_interval": storage.get_heartbeat_interval(),
+                               "max_retries": max_retries},
+        "RecordHeartbeat": lambda r: storage.record_heartbeat(int(r["trial_id"])),
+        "StaleTrialIds": lambda r: stale_trial_ids(storage, int(r["study_id"])),
+        "Lock": lambda r: locks.lock(str(r["name"]), str(r["owner"]), float(r["wait_s"])),
+        "Unlock": lambda r: locks.unlock(str(r["name"]), str(r["owner"])),
+    }
+
+    def handler(fn: Any) -> Any:
+        return grpc.unary_unary_rpc_method_handler(
+            # a reply is never None: gRPC sends nothing for None
+            lambda request, _context: {"r": fn(request)}, request_deserializer=_loads,
+            response_serializer=_dumps)
+
+    return grpc.method_handlers_generic_handler(
+        SERVICE, {name: handler(fn) for name, fn in methods.items()})
+
+
+def serve(url: str, host: str, port: int, *, heartbeat_s: int, max_retries: int,
+          max_connections: int, threads: int, stop: threading.Event) -> None:
+    """Serves ``url``'s storage on ``host:port`` until ``stop`` is set; prints
+    ``listening PORT`` (the port bound, for ``port=0``) on stdout once it accepts calls.
+
+    Raises:
+        ValueError: for an unreachable storage or a port that cannot be bound.
+    """
+    if is_proxy_url(url):
+        raise ValueError(f"sweep.storage {url!r} is already a storage proxy; put the proxy in "
+                         "front of the database URL")
+    storage = open_storage(url, heartbeat_s, max_retries, max_connections=max_connections,
+                           application="rankme-sweeper-proxy")
+    assert isinstance(storage, optuna.storages.RDBStorage)
+    # Optuna's cache in front of the RDB storage: finished trials are read from it once.
+    server = grpc_storage_server(optuna.storages.get_storage(storage), threads)
+    server.add_generic_rpc_handlers((_service(storage, max_retries),))
+    try:
+        bound = server.add_insecure_port(f"{host}:{port}")
+    except RuntimeError as err:
+        bound, detail = 0, str(err)
+    else:
+        detail = "gRPC could not bind it"
+    if not bound:
+        raise ValueError(f"sweep.storage_proxy.port {port} on {host} is in use or not "
+                         f"available ({detail}); choose a free port, or 0 for any free one")
+    server.start()
+    print(f"listening {bound}", flush=True)
+    logging.getLogger(__name__).info("storage proxy for %s on %s:%d (%d connections at most)",
+                                     mask_url(url), host, bound, max_connections)
+    stop.wait()
+    server.stop(grace=5.0).wait()
+    storage.remove_session()
+    rdb_engine(storage).dispose()
+
+
+def _watch_parent(stop: threading.Event) -> None:
+    """Sets ``stop`` when the process that started this one is gone (killed, not stopped):
+    an orphaned proxy would hold its port and connections for ever."""
+    parent = os.getppid()
+    while not stop.wait(1.0):
+        if os.getppid() != parent:
+            stop.set()
+
+
+USAGE = ("usage: python -m sweeper.study.proxy_server HOST PORT HEARTBEAT_S MAX_RETRIES "
+         f"MAX_CONNECTIONS THREADS (the database URL in {PROXY_STORAGE_ENV})")
+
+
+def main(argv: list[str]) -> int:
+    """``python -m sweeper.study.proxy_server HOST PORT HEARTBEAT_S MAX_RETRIES
+    MAX_CONNECTIONS THREADS``, the database URL in :data:`PROXY_STORAGE_ENV`; exit 0 when
+    stopped (SIGTERM), 2 for bad input."""
+    if len(argv) != 6 or not all(a.isdigit() for a in argv[1:]):
+        print(USAGE, file=sys.stderr)
+        return 2
+    host = argv[0]
+    port, heartbeat_s, max_retries, max_connections, threads = (int(a) for a in argv[1:])
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s %(levelname)s] %(message)s")
+    url = os.environ.get(PROXY_STORAGE_ENV, "")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=_watch_parent, args=(stop,), daemon=True).start()
+    try:
+        serve(url, host, port, heartbeat_s=heartbeat_s, max_retries=max_retries,
+              max_connections=max_connections, threads=threads, stop=stop)
+    except ValueError as err:
+        print(f"error: {mask_secrets(str(err), url)}", file=sys.stderr, flush=True)
+        return 2
+    return 0
+
+
+@dataclass
+class ProxyProcess:
+    """A running proxy process: ``url`` is what workers get; :meth:`stop` ends it."""
+
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: Path
+
+    def stop(self) -> None:
+        """Stops the proxy (it finishes the calls in flight) and waits for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def __enter__(self) -> ProxyProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def start_proxy(url: str, *, host: str, port: int, heartbeat_s: int, max_retries: int,
+                max_connections: int, threads: int, log_path: Path) -> ProxyProcess:
+    """Starts a proxy process in front of ``url`` and waits until it accepts calls.
+
+    Args:
+        url: the study's database URL (handed over in the environment, never in argv).
+        host: the address workers reach it at (see :func:`bind_address`).
+        port: the port; 0 picks a free one.
+        heartbeat_s, max_retries: ``sweep.heartbeat_s``, ``sweep.max_retries``.
+        max_connections: database connections the proxy opens at most.
+        threads: gRPC server threads (each waiting slot-lock request holds one).
+        log_path: the proxy's log (appended).
+
+    Raises:
+        ValueError: when it cannot start (unreachable storage, port in use), with its error.
+    """
+    require_grpc()
+    env = dict(os.environ, **{PROXY_STORAGE_ENV: url})
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    offset = log_path.stat().st_size if log_path.exists() else 0
+    with open(log_path, "ab") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "sweeper.study.proxy_server", bind_address(host),
+             *(str(n) for n in (port, heartbeat_s, max_retries, max_connections, threads))],
+            env=env, stdout=subprocess.PIPE, stderr=log,
+            start_new_session=True)  # the sweep stops it after its workers, not on Ctrl-C
+    assert process.stdout is not None
+    line = b""
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while not line.endswith(b"\n") and time.monotonic() < deadline:
+        ready, _, _ = select.select([process.stdout], [], [], 0.2)
+        if ready:
+            chunk = os.read(process.stdout.fileno(), 256)
+            if not chunk:
+                break
+            line += chunk
+    process.stdout.close()
+    if not line.startswith(b"listening "):
+        ProxyProcess(process, "", log_path).stop()
+        with open(log_path, "rb") as log:
+            log.seek(offset)
+            errors = [s for s in log.read().decode(errors="replace").splitlines()
+                      if s.startswith("error: ")]
+        detail = errors[-1][len("error: "):] if errors else f"see {log_path}"
+        raise ValueError(f"the storage proxy did not start: {detail}")
+    return ProxyProcess(process, f"grpc://{host}:{int(line.split()[1])}", log_path)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
