@@ -33,7 +33,8 @@ def test_each_method_file_carries_solo_learn_defaults() -> None:
 
     assert set(group_choices("method")) == set(METHODS) == {
         "simclr", "vicreg", "byol", "barlow_twins", "mocov3", "dino", "simsiam", "nnclr",
-        "nnbyol", "nnsiam", "mocov2plus", "ressl", "swav"}
+        "nnbyol", "nnsiam", "mocov2plus", "ressl", "swav", "mae", "vibcreg", "wmse",
+        "deepclusterv2"}
     simsiam = compose_config(["method=simsiam"])
     assert simsiam.optimizer.name == "sgd" and simsiam.optimizer.lr == 0.5
     byol = compose_config(["method=byol"])
@@ -50,8 +51,8 @@ def test_struct_mode_names_the_misspelled_key_and_the_nearest_ones() -> None:
 
 
 def test_unknown_group_options_list_the_choices() -> None:
-    with pytest.raises(ConfigError, match="choose one of: adamw, lars, sgd"):
-        compose_config(["optimizer=adam"])
+    with pytest.raises(ConfigError, match="choose one of: adam, adamw, lars, sgd"):
+        compose_config(["optimizer=adagrad"])
 
 
 def test_a_solo_learn_file_is_completed_with_our_defaults() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import torch
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from sweeper.ssl.data import ImageSet, TensorImages
 
@@ -54,12 +54,27 @@ class EpochBatchSampler(Sampler[list[int]]):
         return len(self._batches())
 
 
+class _WithIds(Dataset[tuple[torch.Tensor, ...]]):
+    """``ds``'s ``(images, labels)`` with the batch's dataset indices appended."""
+
+    def __init__(self, ds: ImageSet) -> None:
+        self.ds = ds
+
+    def __len__(self) -> int:
+        return len(self.ds)
+
+    def __getitem__(self, index: Any) -> tuple[torch.Tensor, ...]:
+        return (*self.ds[index], torch.as_tensor(index, dtype=torch.long))
+
+
 def make_loader(ds: ImageSet, sampler: Sampler[list[int]], num_workers: int = 0,
-                pin_memory: bool = False) -> DataLoader[Any]:
+                pin_memory: bool = False, sample_ids: bool = False) -> DataLoader[Any]:
     """A loader yielding ``(images, labels)`` batches: the sampler's index batches go to the
     dataset whole (one gather for in-memory images; one batch decoded per worker task for
     image files, workers persistent, pinned memory on GPU). The sampler is the loader's
-    ``sampler``, where Lightning's ``set_epoch`` reaches it."""
+    ``sampler``, where Lightning's ``set_epoch`` reaches it. ``sample_ids`` appends each
+    batch's dataset indices: ``(images, labels, ids)``."""
     workers = 0 if isinstance(ds, TensorImages) else num_workers
-    return DataLoader(ds, sampler=sampler, batch_size=None, num_workers=workers,
+    return DataLoader(_WithIds(ds) if sample_ids else ds, sampler=sampler, batch_size=None,
+                      num_workers=workers,
                       pin_memory=pin_memory, persistent_workers=workers > 0)

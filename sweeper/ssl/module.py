@@ -79,7 +79,12 @@ class SSLModule(L.LightningModule):
         # replay epoch 0's batches.
         sampler.set_epoch(int(self.trainer.fit_loop.epoch_progress.current.processed))  # type: ignore[attr-defined]
         return make_loader(self.train_set, sampler, num_workers=int(self.cfg.data.num_workers),
-                           pin_memory=str(self.cfg.accelerator) not in ("cpu",))
+                           pin_memory=str(self.cfg.accelerator) not in ("cpu",),
+                           sample_ids=self.method.uses_sample_ids)
+
+    def on_train_epoch_start(self) -> None:
+        self.method.start_epoch(int(self.current_epoch), len(self.train_set),
+                                self.steps_per_epoch() * int(self.cfg.optimizer.batch_size))
 
     def scaled_lr(self) -> float:
         """The base learning rate, scaled by batch size x devices / 256 as solo-learn does."""
@@ -101,7 +106,8 @@ class SSLModule(L.LightningModule):
             images = images.contiguous(memory_format=torch.channels_last)
         with torch.no_grad():
             views = self.views(images)
-        loss = self.method.loss(views, int(self.current_epoch))
+        ids = {"sample_ids": batch[2]} if self.method.uses_sample_ids else {}
+        loss = self.method.loss(views, int(self.current_epoch), **ids)
         value = float(loss.detach())
         if not math.isfinite(value):
             raise Diverged(int(self.current_epoch) + 1, int(self.global_step), value)

@@ -15,7 +15,7 @@ from torch import nn
 __all__ = ["OPTIMIZERS", "SCHEDULERS", "SoloLARS", "build_optimizer", "group_lambdas",
            "lr_lambda", "scaled_lr"]
 
-OPTIMIZERS = ("lars", "sgd", "adamw")
+OPTIMIZERS = ("lars", "sgd", "adam", "adamw")
 SCHEDULERS = ("warmup_cosine", "cosine", "none")
 
 
@@ -82,9 +82,11 @@ def _param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bo
         split = [([p for p in model.parameters()], weight_decay)]
     else:
         # lightly's split: norm layers' parameters and biases apart (for every shipped method
-        # and backbone the same parameters as solo-learn's ndim <= 1 rule)
+        # and backbone the same parameters as solo-learn's ndim <= 1 rule, once IterNorm's
+        # (1, D) bias, which lightly's name rule keeps apart, goes back to the decayed ones)
         decay, flat = get_weight_decay_parameters([model])
-        split = [(list(decay), weight_decay), (list(flat), 0.0)]
+        split = [([*decay, *(q for q in flat if q.ndim > 1)], weight_decay),
+                 ([q for q in flat if q.ndim <= 1], 0.0)]
     groups = []
     for is_static in (False, True):
         for params, wd in split:
@@ -106,7 +108,8 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = 
 
     ``lars``: :class:`SoloLARS`, solo-learn's LARS (``eta`` is the trust coefficient,
     ``clip_lr`` and ``exclude_bias_n_norm`` as solo-learn applies them).
-    ``sgd``: torch SGD. ``adamw``: torch AdamW.
+    ``sgd``: torch SGD. ``adam``: torch Adam (solo-learn's: L2 ``weight_decay`` in the
+    gradient). ``adamw``: torch AdamW.
 
     Args:
         model: whose trainable parameters are optimized.
@@ -132,11 +135,12 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = 
     if name == "sgd":
         groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static)
         return torch.optim.SGD(groups, lr=lr, **kw)
-    if name == "adamw":
+    if name in ("adam", "adamw"):
         groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static)
         if "betas" in kw:
             kw["betas"] = tuple(kw["betas"])
-        return torch.optim.AdamW(groups, lr=lr, **kw)
+        adam = torch.optim.Adam if name == "adam" else torch.optim.AdamW
+        return adam(groups, lr=lr, **kw)
     raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
 
 

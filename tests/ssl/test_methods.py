@@ -22,7 +22,15 @@ EXTRA = {"byol": ["method_kwargs.pred_hidden_dim=256"],
          "mocov2plus": ["method_kwargs.queue_size=1024"],
          "ressl": ["method_kwargs.queue_size=1024"],
          "swav": ["method_kwargs.num_prototypes=300", "method_kwargs.epoch_queue_starts=1",
-                  "method_kwargs.queue_size=512"]}
+                  "method_kwargs.queue_size=512"],
+         "deepclusterv2": ["method_kwargs.num_prototypes=[10,10,7]"],
+         # ViT-Tiny (patch 4: 4 tokens of an 8x8 digit) and a 1-block decoder
+         "mae": ["backbone=vit_tiny", "method_kwargs.decoder_embed_dim=64",
+                 "method_kwargs.decoder_depth=1", "method_kwargs.decoder_num_heads=4"],
+         # sub-batches that fit the 64-image batch of the mixed-precision check
+         "wmse": ["method_kwargs.proj_output_dim=16", "method_kwargs.whitening_size=32"]}
+
+NO_PROJECTOR = {"mae"}  # no proj_* keys for conftest's small heads to shrink
 
 
 def test_the_registry_holds_the_methods_and_the_refused_ones_say_why() -> None:
@@ -30,8 +38,8 @@ def test_the_registry_holds_the_methods_and_the_refused_ones_say_why() -> None:
 
     assert set(METHODS) == {"simclr", "vicreg", "byol", "barlow_twins", "mocov3", "dino",
                             "simsiam", "nnclr", "nnbyol", "nnsiam", "mocov2plus", "ressl",
-                            "swav"}
-    assert set(REFUSED) == {"supcon", "mae", "vibcreg", "wmse", "deepclusterv2", "all4one"}
+                            "swav", "deepclusterv2", "vibcreg", "wmse", "mae"}
+    assert set(REFUSED) == {"supcon", "all4one"}
     assert "needs the class labels" in str(refusal("supcon"))
     assert refusal("simclr") is None
 
@@ -39,7 +47,8 @@ def test_the_registry_holds_the_methods_and_the_refused_ones_say_why() -> None:
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_method_trains_two_epochs_on_digits(method: str, tmp_path: Path) -> None:
     seen: list[int] = []
-    cfg = digits_cfg(f"method={method}", *EXTRA.get(method, []))
+    cfg = digits_cfg(f"method={method}", *EXTRA.get(method, []),
+                     small=method not in NO_PROJECTOR)
     metrics = train(cfg, tmp_path, on_monitor=lambda epoch, m: seen.append(epoch))
     assert metrics["status"] == "completed"
     assert metrics["method"] == method
@@ -73,10 +82,13 @@ def test_every_loss_is_float32_under_a_mixed_precision_step(method: str) -> None
 
     from sweeper.ssl.build import build_parts
 
-    parts = build_parts(digits_cfg(f"method={method}", *EXTRA.get(method, [])))
+    parts = build_parts(digits_cfg(f"method={method}", *EXTRA.get(method, []),
+                                   small=method not in NO_PROJECTOR))
     images = torch.stack([parts.train_set[i][0] for i in range(64)])
+    parts.method.start_epoch(0, len(parts.train_set), 64)
+    ids = {"sample_ids": torch.arange(64)} if parts.method.uses_sample_ids else {}
     with torch.autocast("cpu", dtype=torch.bfloat16):
-        loss = parts.method.loss(parts.views(images), 0)
+        loss = parts.method.loss(parts.views(images), 0, **ids)
     assert loss.dtype == torch.float32 and math.isfinite(float(loss))
     loss.backward()
 

@@ -143,6 +143,8 @@ def test_lightlys_split_is_solo_learns_ndim_rule_on_every_method(backbone: str) 
     from sweeper.ssl.methods import METHODS
 
     for method in METHODS:
+        if method == "mae" and not backbone.startswith("vit"):
+            continue  # MAE masks ViT patch tokens: it refuses other backbones
         model = build_model(compose_config([f"method={method}", f"backbone={backbone}"]))
         cfg = OmegaConf.create({"name": "sgd", "lr": 0.1, "weight_decay": 1e-4,
                                 "kwargs": {"exclude_bias_n_norm": True}})

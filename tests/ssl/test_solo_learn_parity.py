@@ -107,7 +107,7 @@ def _layers(module: nn.Module) -> list[dict[str, Any]]:
         elif isinstance(m, nn.BatchNorm1d):
             out.append({"type": "BatchNorm1d", "num_features": m.num_features,
                         "affine": m.affine, "eps": m.eps, "momentum": m.momentum})
-        elif isinstance(m, (nn.ReLU, nn.GELU)):
+        elif isinstance(m, (nn.ReLU, nn.GELU)) or type(m).__name__ == "IterNorm":
             out.append({"type": type(m).__name__})
     return out
 
@@ -128,7 +128,8 @@ def _cifar_kwargs(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("solo", sorted(n for n in HEADS if SOLO_NAMES.get(n, n) in METHODS))
 def test_heads_are_laid_out_as_solo_learns(solo: str) -> None:
     name = SOLO_NAMES.get(solo, solo)
-    backbone, dim = build_backbone("resnet18", 3, 32)
+    # solo-learn's CIFAR yamls train a ResNet-18, MAE's a ViT-Small
+    backbone, dim = build_backbone("vit_small" if name == "mae" else "resnet18", 3, 32)
     assert dim == HEADS[solo]["features_dim"]
     ours = build_method(name, backbone, dim, _cifar_kwargs(name))
     for module, layers in HEADS[solo]["modules"].items():

@@ -12,7 +12,9 @@ from torch import nn
 from sweeper.ssl.methods.barlow_twins import BarlowTwins
 from sweeper.ssl.methods.base import SSLMethod
 from sweeper.ssl.methods.byol import BYOL
+from sweeper.ssl.methods.deepclusterv2 import DeepClusterV2
 from sweeper.ssl.methods.dino import DINO
+from sweeper.ssl.methods.mae import MAE
 from sweeper.ssl.methods.mocov2plus import MoCoV2Plus
 from sweeper.ssl.methods.mocov3 import MoCoV3
 from sweeper.ssl.methods.nnbyol import NNBYOL
@@ -22,28 +24,22 @@ from sweeper.ssl.methods.ressl import ReSSL
 from sweeper.ssl.methods.simclr import SimCLR
 from sweeper.ssl.methods.simsiam import SimSiam
 from sweeper.ssl.methods.swav import SwAV
+from sweeper.ssl.methods.vibcreg import VIbCReg
 from sweeper.ssl.methods.vicreg import VICReg
+from sweeper.ssl.methods.wmse import WMSE
 
 __all__ = ["METHODS", "REFUSED", "SSLMethod", "build_method", "refusal"]
 
 METHODS: dict[str, type[SSLMethod]] = {
     cls.name: cls for cls in (SimCLR, VICReg, BYOL, BarlowTwins, MoCoV3, DINO, SimSiam,
-                              NNCLR, NNBYOL, NNSiam, MoCoV2Plus, ReSSL, SwAV)
+                              NNCLR, NNBYOL, NNSiam, MoCoV2Plus, ReSSL, SwAV, DeepClusterV2,
+                              VIbCReg, WMSE, MAE)
 }
 
 # solo-learn methods (solo/methods, commit 9187ea3) this project does not train, and why.
 REFUSED: dict[str, str] = {
     "supcon": "SupCon is supervised contrastive learning: it needs the class labels in "
               "pretraining, and this project selects hyperparameters without labels",
-    "mae": "MAE reconstructs masked pixels with a ViT decoder: not a joint-embedding method, "
-           "so RankMe of its embeddings is not the objective the paper validated; not "
-           "implemented",
-    "vibcreg": "VIbCReg needs IterNorm whitening in its projector (solo/utils/whitening.py); "
-               "not implemented yet",
-    "wmse": "W-MSE needs batch whitening by Cholesky over whitening_size sub-batches and the "
-            "'adam' optimizer; not implemented yet",
-    "deepclusterv2": "DeepClusterV2 runs k-means over a memory bank indexed by dataset sample "
-                     "ids every epoch; not implemented yet",
     "all4one": "All4One needs a transformer over nearest-neighbour sets and its own "
                "centroid/redundancy losses; not implemented yet",
 }

@@ -98,6 +98,8 @@ class SSLMethod(nn.Module):
 
     name: ClassVar[str]
     projector: nn.Module
+    #: whether :meth:`loss` takes ``sample_ids`` (each row's dataset index: DeepClusterV2)
+    uses_sample_ids: ClassVar[bool] = False
 
     def __init__(self, backbone: nn.Module, feat_dim: int) -> None:
         super().__init__()
@@ -124,6 +126,10 @@ class SSLMethod(nn.Module):
     def momentum_pairs(self) -> list[tuple[nn.Module, nn.Module]]:
         """(online, EMA target) module pairs; empty for methods without a teacher."""
         return []
+
+    def start_epoch(self, epoch: int, dataset_size: int, memory_size: int) -> None:
+        """Hook at each training epoch's start (DeepClusterV2's k-means); ``memory_size``
+        is this process's rows per epoch (batches x batch size)."""
 
     def after_backward(self, epoch: int) -> None:
         """Hook between backward and the optimizer step (gradient surgery)."""
