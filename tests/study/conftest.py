@@ -17,7 +17,7 @@ def sqlite_url(folder: Path) -> str:
     return f"sqlite:///{folder / 'study.db'}"
 
 
-def load(url: str, name: str) -> optuna.Study:
+def load(url: str | optuna.storages.BaseStorage, name: str) -> optuna.Study:
     return optuna.load_study(study_name=name, storage=url)
 
 

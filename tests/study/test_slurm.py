@@ -97,7 +97,10 @@ def test_requeued_worker_jobs_continue_their_trial_to_one_complete_trial(
     # heartbeat the other worker would fail that trial as stale while its job waits and
     # restarts; it must instead end COMPLETE, every epoch's value reported once, resumed
     # from its checkpoint each time.
-    epochs = 6
+    epochs = 12  # room after each interruption: a digits epoch takes about a second
+    # one storage for the polling below (a URL per call would open an engine, and its
+    # connections, each time)
+    storage = optuna.storages.RDBStorage(postgres_url)
     sweep = subprocess.Popen(
         [*CLI, "sweep", "launcher=slurm",
          "launcher.cpus_per_task=1", "launcher.mem_gb=2", f"launcher.folder={tmp_path / 'slurm'}",
@@ -108,7 +111,7 @@ def test_requeued_worker_jobs_continue_their_trial_to_one_complete_trial(
     try:
         def first_reported() -> optuna.trial.FrozenTrial | None:
             try:
-                trials = load(postgres_url, study_name).trials
+                trials = load(storage, study_name).trials
             except KeyError:  # the study is not created yet
                 return None
             return next((t for t in trials if t.intermediate_values
@@ -121,27 +124,27 @@ def test_requeued_worker_jobs_continue_their_trial_to_one_complete_trial(
 
         def continued(restarts: int, after: int):
             def check() -> bool:
-                t = load(postgres_url, study_name).trials[trial.number]
+                t = load(storage, study_name).trials[trial.number]
                 return (t.user_attrs.get("slurm_restarts") == restarts
                         and max(t.intermediate_values, default=0) > after)
             return check
 
         reached = max(trial.intermediate_values)
         _wait_for("the trial to continue after USR2", continued(1, reached), sweep)
-        reached = max(load(postgres_url, study_name).trials[trial.number].intermediate_values)
+        reached = max(load(storage, study_name).trials[trial.number].intermediate_values)
         subprocess.run(["scontrol", "requeue", job], check=True)
         _release(job, 2)
         _wait_for("the trial to continue after scontrol requeue", continued(2, reached), sweep)
         out, _ = sweep.communicate(timeout=600)
     except BaseException:
-        for t in load(postgres_url, study_name).trials:
+        for t in load(storage, study_name).trials:
             print(t.number, t.state, t.intermediate_values, t.user_attrs)
         raise
     finally:
         if sweep.poll() is None:
             sweep.kill()
     assert sweep.returncode == 0, out[-3000:]
-    trials = load(postgres_url, study_name).trials
+    trials = load(storage, study_name).trials
     assert [t.state for t in trials] == [TrialState.COMPLETE, TrialState.COMPLETE], out[-3000:]
     done = trials[trial.number]
     assert sorted(done.intermediate_values) == list(range(1, epochs + 1))
