@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import optuna
 from omegaconf import DictConfig, OmegaConf
 from optuna.storages import RetryFailedTrialCallback
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 
 from sweeper.study.plan import OUR_TRAINING, SweepPlan, apply_params
 
@@ -107,7 +107,7 @@ def _values(result: dict[str, Any], objectives: tuple[str, ...]) -> list[float]:
     return [math.nan if result[name] is None else float(result[name]) for name in objectives]
 
 
-def _resumed_run(study: optuna.Study, trial: optuna.Trial) -> tuple[int, Path] | None:
+def _resumed_run(trials: list[FrozenTrial], trial: optuna.Trial) -> tuple[int, Path] | None:
     """(number, run dir) of the run this trial continues, when it left a checkpoint; None
     for a first attempt or one whose earlier attempts left none.
 
@@ -116,11 +116,11 @@ def _resumed_run(study: optuna.Study, trial: optuna.Trial) -> tuple[int, Path] |
     worker, or a requeued one that did not come back in time) with the same params; its
     ``retry_history`` lists the earlier attempts, the latest last.
     """
-    trials = study.get_trials(deepcopy=False)  # one read of the storage
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         history = RetryFailedTrialCallback.retry_history(trials[trial.number])
-    # a retry inherits its attempt's user attrs (run_dir included); a requeued trial has none
+    # a retry inherits its attempt's user attrs (run_dir included) and lists it in its history;
+    # a requeued trial has no history and continues its own run_dir
     for number in reversed(history) if history else [trial.number]:
         raw = trials[number].user_attrs.get("run_dir")
         if raw and (Path(raw) / "checkpoints" / "last.ckpt").is_file():
@@ -139,7 +139,8 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
         The state the trial was told.
     """
     s = plan.settings
-    resumed = _resumed_run(study, trial)
+    trials = study.get_trials(deepcopy=False)  # one read of the storage
+    resumed = _resumed_run(trials, trial)
     run_dir = resumed[1] if resumed else s.dir / f"trial_{trial.number}"
     if resumed and resumed[0] != trial.number:  # a retry: continue the dead attempt's run
         trial.set_user_attr("resumed_from_trial", resumed[0])
@@ -149,7 +150,7 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
     objective = s.objectives[0]
 
     # a trial continued after a requeue has reported its first epochs already
-    reported = set(study.get_trials(deepcopy=False)[trial.number].intermediate_values)
+    reported = set(trials[trial.number].intermediate_values)
 
     def on_monitor(epoch: int, metrics: dict[str, float]) -> str | None:
         value = metrics.get(objective)
