@@ -34,7 +34,9 @@ def test_each_method_file_carries_solo_learn_defaults() -> None:
     assert set(group_choices("method")) == set(METHODS) == {
         "simclr", "vicreg", "byol", "barlow_twins", "mocov3", "dino", "simsiam", "nnclr",
         "nnbyol", "nnsiam", "mocov2plus", "ressl", "swav", "mae", "vibcreg", "wmse",
-        "deepclusterv2"}
+        "deepclusterv2", "all4one"}
+    all4one = compose_config(["method=all4one"])
+    assert all4one.method_kwargs.queue_size == 98304 and all4one.momentum.base_tau == 0.99
     simsiam = compose_config(["method=simsiam"])
     assert simsiam.optimizer.name == "sgd" and simsiam.optimizer.lr == 0.5
     byol = compose_config(["method=byol"])

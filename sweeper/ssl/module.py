@@ -94,10 +94,11 @@ class SSLModule(L.LightningModule):
     def configure_optimizers(self) -> Any:
         lr = self.scaled_lr()
         opt = build_optimizer(self.method, self.cfg.optimizer, lr=lr,
-                              static_lr_modules=self.method.static_lr_modules())
-        factor = lr_lambda(self.cfg.scheduler, lr, self.steps_per_epoch(),
-                           int(self.cfg.max_epochs))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, group_lambdas(opt, factor))
+                              static_lr_modules=self.method.static_lr_modules(),
+                              own_lr_modules=self.method.own_lr_modules())
+        steps, epochs = self.steps_per_epoch(), int(self.cfg.max_epochs)
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, group_lambdas(
+            opt, lr, lambda peak: lr_lambda(self.cfg.scheduler, peak, steps, epochs)))
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
     def training_step(self, batch: Any, batch_idx: int) -> torch.Tensor:

@@ -75,9 +75,10 @@ class SoloLARS(LARS):
 
 
 def _param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bool,
-                  static: set[int]) -> list[dict[str, Any]]:
-    """Trainable parameters in groups; those whose id is in ``static`` in their own groups,
-    marked ``static_lr`` (the schedule leaves them at the base rate)."""
+                  static: set[int], own: dict[int, float]) -> list[dict[str, Any]]:
+    """Trainable parameters in groups. Those whose id is in ``static`` go in groups marked
+    ``static_lr`` (the schedule leaves them at the base rate); those in ``own`` in groups
+    with that peak rate as ``lr`` and ``own_lr``."""
     if not exclude_bias_n_norm:
         split = [([p for p in model.parameters()], weight_decay)]
     else:
@@ -87,13 +88,20 @@ def _param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bo
         decay, flat = get_weight_decay_parameters([model])
         split = [([*decay, *(q for q in flat if q.ndim > 1)], weight_decay),
                  ([q for q in flat if q.ndim <= 1], 0.0)]
+    kinds: list[tuple[bool, float | None]] = [(False, None), (True, None)]
+    kinds += [(False, lr) for lr in sorted(set(own.values()))]
     groups = []
-    for is_static in (False, True):
+    for is_static, own_lr in kinds:
         for params, wd in split:
             # frozen parameters in no group
-            kept = [p for p in params if p.requires_grad and (id(p) in static) == is_static]
-            if kept or not is_static:
-                groups.append({"params": kept, "weight_decay": wd, "static_lr": is_static})
+            kept = [p for p in params if p.requires_grad and (id(p) in static) == is_static
+                    and own.get(id(p)) == own_lr]
+            if kept or (not is_static and own_lr is None):
+                group: dict[str, Any] = {"params": kept, "weight_decay": wd,
+                                         "static_lr": is_static}
+                if own_lr is not None:
+                    group.update(lr=own_lr, own_lr=own_lr)
+                groups.append(group)
     return groups
 
 
@@ -103,7 +111,9 @@ def scaled_lr(lr: float, batch_size: int, world_size: int) -> float:
 
 
 def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = None,
-                    static_lr_modules: Sequence[nn.Module] = ()) -> torch.optim.Optimizer:
+                    static_lr_modules: Sequence[nn.Module] = (),
+                    own_lr_modules: Sequence[tuple[nn.Module, float]] = ()
+                    ) -> torch.optim.Optimizer:
     """The optimizer named by ``optimizer.name`` over ``model``'s trainable parameters.
 
     ``lars``: :class:`SoloLARS`, solo-learn's LARS (``eta`` is the trust coefficient,
@@ -117,6 +127,8 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = 
         lr: the base learning rate (e.g. :func:`scaled_lr`); ``optimizer.lr`` when None.
         static_lr_modules: their parameters go in groups marked ``static_lr`` (solo-learn's
             fixed-lr predictor), which :func:`group_lambdas` keeps at the base rate.
+        own_lr_modules: ``(module, peak lr)``: their parameters go in groups with that
+            ``lr`` (and ``own_lr``), unscaled (solo-learn's All4One transformer at 0.1).
 
     Raises:
         ValueError: for an unknown optimizer name, listing the known ones.
@@ -126,17 +138,20 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = 
     wd = float(optimizer.weight_decay)
     name = str(optimizer.name)
     static = {id(p) for m in static_lr_modules for p in m.parameters()}
+    own = {id(p): float(peak) for m, peak in own_lr_modules for p in m.parameters()}
     if name == "lars":
         # solo-learn's rule (1-D parameters excluded) lives in the step, not in groups
-        groups = _param_groups(model, wd, False, static)
+        groups = _param_groups(model, wd, False, static, own)
         if "eta" in kw:  # conf/optimizer/lars.yaml sets it; else lightly's own default
             kw["trust_coefficient"] = float(kw.pop("eta"))
         return SoloLARS(groups, lr=lr, **kw)
     if name == "sgd":
-        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static)
+        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static,
+                               own)
         return torch.optim.SGD(groups, lr=lr, **kw)
     if name in ("adam", "adamw"):
-        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static)
+        groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static,
+                               own)
         if "betas" in kw:
             kw["betas"] = tuple(kw["betas"])
         adam = torch.optim.Adam if name == "adam" else torch.optim.AdamW
@@ -144,10 +159,13 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = 
     raise ValueError(f"unknown optimizer {name!r}; choose one of: {', '.join(OPTIMIZERS)}")
 
 
-def group_lambdas(opt: torch.optim.Optimizer, factor: Callable[[int], float]
+def group_lambdas(opt: torch.optim.Optimizer, base_lr: float,
+                  schedule: Callable[[float], Callable[[int], float]]
                   ) -> list[Callable[[int], float]]:
-    """One LambdaLR multiplier per group: ``factor``, or 1 for groups marked ``static_lr``."""
-    return [(lambda _step: 1.0) if g.get("static_lr") else factor for g in opt.param_groups]
+    """One LambdaLR multiplier per group: ``schedule(peak)`` for the group's peak rate
+    (``own_lr``, else ``base_lr``), or 1 for groups marked ``static_lr``."""
+    return [(lambda _step: 1.0) if g.get("static_lr") else schedule(g.get("own_lr", base_lr))
+            for g in opt.param_groups]
 
 
 def lr_lambda(scheduler: DictConfig, base_lr: float, steps_per_epoch: int,

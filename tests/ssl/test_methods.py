@@ -20,6 +20,7 @@ EXTRA = {"byol": ["method_kwargs.pred_hidden_dim=256"],
          "nnbyol": ["method_kwargs.pred_hidden_dim=256", "method_kwargs.queue_size=1024"],
          "nnsiam": ["method_kwargs.pred_hidden_dim=256", "method_kwargs.queue_size=1024"],
          "mocov2plus": ["method_kwargs.queue_size=1024"],
+         "all4one": ["method_kwargs.pred_hidden_dim=256", "method_kwargs.queue_size=1024"],
          "ressl": ["method_kwargs.queue_size=1024"],
          "swav": ["method_kwargs.num_prototypes=300", "method_kwargs.epoch_queue_starts=1",
                   "method_kwargs.queue_size=512"],
@@ -38,8 +39,8 @@ def test_the_registry_holds_the_methods_and_the_refused_ones_say_why() -> None:
 
     assert set(METHODS) == {"simclr", "vicreg", "byol", "barlow_twins", "mocov3", "dino",
                             "simsiam", "nnclr", "nnbyol", "nnsiam", "mocov2plus", "ressl",
-                            "swav", "deepclusterv2", "vibcreg", "wmse", "mae"}
-    assert set(REFUSED) == {"supcon", "all4one"}
+                            "swav", "deepclusterv2", "vibcreg", "wmse", "mae", "all4one"}
+    assert set(REFUSED) == {"supcon"}
     assert "needs the class labels" in str(refusal("supcon"))
     assert refusal("simclr") is None
 

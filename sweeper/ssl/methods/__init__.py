@@ -9,6 +9,7 @@ from typing import Any
 
 from torch import nn
 
+from sweeper.ssl.methods.all4one import All4One
 from sweeper.ssl.methods.barlow_twins import BarlowTwins
 from sweeper.ssl.methods.base import SSLMethod
 from sweeper.ssl.methods.byol import BYOL
@@ -33,15 +34,13 @@ __all__ = ["METHODS", "REFUSED", "SSLMethod", "build_method", "refusal"]
 METHODS: dict[str, type[SSLMethod]] = {
     cls.name: cls for cls in (SimCLR, VICReg, BYOL, BarlowTwins, MoCoV3, DINO, SimSiam,
                               NNCLR, NNBYOL, NNSiam, MoCoV2Plus, ReSSL, SwAV, DeepClusterV2,
-                              VIbCReg, WMSE, MAE)
+                              VIbCReg, WMSE, MAE, All4One)
 }
 
 # solo-learn methods (solo/methods, commit 9187ea3) this project does not train, and why.
 REFUSED: dict[str, str] = {
     "supcon": "SupCon is supervised contrastive learning: it needs the class labels in "
               "pretraining, and this project selects hyperparameters without labels",
-    "all4one": "All4One needs a transformer over nearest-neighbour sets and its own "
-               "centroid/redundancy losses; not implemented yet",
 }
 
 

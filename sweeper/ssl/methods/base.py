@@ -139,6 +139,12 @@ class SSLMethod(nn.Module):
         (solo-learn's ``static_lr``: SimSiam's and NNSiam's predictors)."""
         return []
 
+    def own_lr_modules(self) -> list[tuple[nn.Module, float]]:
+        """Modules with their own peak learning rate, unscaled by batch size, on the same
+        warm-up/cosine shape (solo-learn's param groups with an ``lr``: All4One's
+        transformer)."""
+        return []
+
 
 class MomentumMethod(SSLMethod):
     """A method with an EMA teacher: ``backbone_momentum`` and ``projector_momentum``.

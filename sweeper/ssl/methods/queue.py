@@ -1,5 +1,5 @@
 """A first-in first-out bank of past embeddings (all GPUs), as solo-learn keeps one for
-NNCLR, NNBYOL, NNSiam, ReSSL and MoCo v2+: random unit vectors at the start, the newest
+NNCLR, NNBYOL, NNSiam, ReSSL, MoCo v2+ and All4One: random unit vectors at the start, the newest
 batch written at a moving pointer."""
 
 from __future__ import annotations
@@ -48,3 +48,9 @@ class EmbeddingQueue(nn.Module):
     def nearest(self, z: torch.Tensor) -> torch.Tensor:
         """The entry with the largest dot product with each row of ``z``."""
         return self.bank[(z @ self.bank.T).argmax(dim=1)]
+
+    @torch.no_grad()
+    def topk(self, z: torch.Tensor, k: int) -> torch.Tensor:
+        """The ``k`` entries with the largest dot products with each row of ``z``, best
+        first: ``len(z) x k x dim``."""
+        return self.bank[(z @ self.bank.T).topk(k, dim=1).indices]
