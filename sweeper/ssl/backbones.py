@@ -1,5 +1,6 @@
-"""Backbones: torchvision ResNets (CIFAR stem for small images), timm ViTs, Swin transformers
-and ConvNeXts, PoolFormers, wide ResNets, two small CNNs: solo-learn's names and sizes.
+"""Backbones: torchvision ResNets (CIFAR stem for small images), timm ViTs (MoCo v3's for
+method mocov3), Swin transformers and ConvNeXts, PoolFormers, wide ResNets, two small CNNs:
+solo-learn's names and sizes.
 
 Every builder returns a module mapping images ``B x C x H x W`` to features ``B x K`` and K.
 """
@@ -7,6 +8,7 @@ Every builder returns a module mapping images ``B x C x H x W`` to features ``B 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from typing import Any
 
 import torch
@@ -14,8 +16,10 @@ from torch import nn
 
 from sweeper.ssl.poolformer import POOLFORMERS, build_poolformer
 from sweeper.ssl.timm_backbones import CONVNEXTS, SWINS, build_convnext, build_swin
+from sweeper.ssl.vit_mocov3 import MOCOV3_VITS, mocov3_vit
 
-__all__ = ["BACKBONES", "DigitsCNN", "SmallCNN", "build_backbone", "cifar_stem"]
+__all__ = ["BACKBONES", "METHOD_BACKBONES", "DigitsCNN", "SmallCNN", "build_backbone",
+           "cifar_stem"]
 
 # Images up to this size get the CIFAR stem (ResNets) or 4-pixel patches (ViTs), as solo-learn
 # does for CIFAR: an ImageNet stem would shrink a 32 px image to 8 px before the first block.
@@ -102,25 +106,34 @@ def _resnet(arch: str) -> Callable[..., tuple[nn.Module, int]]:
     return build
 
 
-def _vit(arch: str) -> Callable[..., tuple[nn.Module, int]]:
-    def build(in_channels: int, image_size: int, small_stem: bool | None = None,
-              **kwargs: Any) -> tuple[nn.Module, int]:
+def _timm_vit(arch: str) -> Callable[..., nn.Module]:
+    def create(**kwargs: Any) -> nn.Module:
         import timm
 
+        return timm.create_model(arch, pretrained=False, num_classes=0, **kwargs)
+
+    return create
+
+
+def _vit(name: str, create: Callable[..., nn.Module]) -> Callable[..., tuple[nn.Module, int]]:
+    """A ViT builder: ``create`` (timm's ViT or MoCo v3's) for the crop size, with 4-pixel
+    patches for small images unless ``backbone.kwargs.patch_size`` says otherwise."""
+
+    def build(in_channels: int, image_size: int, small_stem: bool | None = None,
+              **kwargs: Any) -> tuple[nn.Module, int]:
         img_size = kwargs.pop("img_size", image_size)  # solo-learn's yamls repeat the crop
         if int(img_size) != image_size:
-            raise ValueError(f"{arch}: backbone.kwargs.img_size is {img_size} but the crop size "
+            raise ValueError(f"{name}: backbone.kwargs.img_size is {img_size} but the crop size "
                              f"is {image_size}; the ViT is built for the crop size")
 
         patch = kwargs.pop("patch_size", 4 if image_size <= SMALL_IMAGE else 16)
         if image_size % patch:
-            raise ValueError(f"{arch}: image size {image_size} is not a multiple of the "
+            raise ValueError(f"{name}: image size {image_size} is not a multiple of the "
                              f"patch size {patch}; set backbone.kwargs.patch_size")
         try:
-            net = timm.create_model(arch, pretrained=False, num_classes=0, img_size=image_size,
-                                    patch_size=patch, in_chans=in_channels, **kwargs)
+            net = create(img_size=image_size, patch_size=patch, in_chans=in_channels, **kwargs)
         except TypeError as err:  # an unknown keyword reaches timm's constructor
-            raise ValueError(f"{arch}: backbone.kwargs not accepted by timm's "
+            raise ValueError(f"{name}: backbone.kwargs not accepted by timm's "
                              f"VisionTransformer: {err}") from err
         return net, int(net.num_features)  # type: ignore[arg-type]
 
@@ -177,23 +190,32 @@ BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
     "resnet50": _resnet("resnet50"),
     "wide_resnet28w2": _wide_resnet(2),
     "wide_resnet28w8": _wide_resnet(8),
-    "vit_tiny": _vit("vit_tiny_patch16_224"),
-    "vit_small": _vit("vit_small_patch16_224"),
-    "vit_base": _vit("vit_base_patch16_224"),
-    "vit_large": _vit("vit_large_patch16_224"),
+    "vit_tiny": _vit("vit_tiny", _timm_vit("vit_tiny_patch16_224")),
+    "vit_small": _vit("vit_small", _timm_vit("vit_small_patch16_224")),
+    "vit_base": _vit("vit_base", _timm_vit("vit_base_patch16_224")),
+    "vit_large": _vit("vit_large", _timm_vit("vit_large_patch16_224")),
     **{name: _named(build_swin, name) for name in SWINS},
     **{name: _named(build_convnext, name) for name in CONVNEXTS},
     **{name: _named(_poolformer, name) for name in POOLFORMERS},
 }
 
 
+# Backbones a method builds in place of BACKBONES' member of the same name, as solo-learn's
+# vit_* builders do (solo/backbones/vit/__init__.py): mocov3 gets MoCo v3's ViT. (solo-learn's
+# mae gets its own masked ViT too; ours wraps timm's ViT with lightly's, methods/mae.py.)
+METHOD_BACKBONES: dict[str, dict[str, Callable[..., tuple[nn.Module, int]]]] = {
+    "mocov3": {name: _vit(name, partial(mocov3_vit, name)) for name in MOCOV3_VITS},
+}
+
+
 def build_backbone(name: str, in_channels: int, image_size: int,
-                   kwargs: Mapping[str, Any] | None = None, small_stem: bool | None = None
-                   ) -> tuple[nn.Module, int]:
+                   kwargs: Mapping[str, Any] | None = None, small_stem: bool | None = None,
+                   method: str | None = None) -> tuple[nn.Module, int]:
     """Build backbone ``name`` for ``in_channels`` x ``image_size`` px images.
 
     ``small_stem`` forces the CIFAR stem on or off; None picks it for images up to
-    ``SMALL_IMAGE`` px.
+    ``SMALL_IMAGE`` px. ``method`` picks the method's own variant where it has one
+    (``METHOD_BACKBONES``: mocov3 with a ViT).
 
     Returns:
         The module (images -> ``B x K`` features) and K.
@@ -203,4 +225,5 @@ def build_backbone(name: str, in_channels: int, image_size: int,
     """
     if name not in BACKBONES:
         raise ValueError(f"unknown backbone {name!r}; choose one of: {', '.join(BACKBONES)}")
-    return BACKBONES[name](in_channels, image_size, small_stem=small_stem, **dict(kwargs or {}))
+    build = METHOD_BACKBONES.get(str(method), {}).get(name, BACKBONES[name])
+    return build(in_channels, image_size, small_stem=small_stem, **dict(kwargs or {}))

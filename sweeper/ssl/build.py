@@ -58,7 +58,8 @@ def build_model(cfg: DictConfig) -> SSLMethod:
     """The method (backbone + heads) a config describes."""
     backbone, dim = build_backbone(str(cfg.backbone.name), int(cfg.data.channels),
                                    crop_size_of(cfg.augmentations),
-                                   OmegaConf.to_container(cfg.backbone.kwargs, resolve=True))  # type: ignore[arg-type]
+                                   OmegaConf.to_container(cfg.backbone.kwargs, resolve=True),  # type: ignore[arg-type]
+                                   method=str(cfg.method))
     kwargs = OmegaConf.to_container(cfg.method_kwargs, resolve=True)
     return build_method(str(cfg.method), backbone, dim, kwargs)  # type: ignore[arg-type]
 

@@ -3,8 +3,9 @@
 The backbone architecture comes from the config stored in our checkpoints, or, for a
 solo-learn checkpoint, from the ``args.json`` beside it (backbone, its kwargs, the CIFAR
 stem for cifar10/cifar100, the crop size, and solo-learn's evaluation normalization for the
-dataset); without either, from ``cfg.backbone``. The data and the un-augmented eval view
-(centre crop to the training crop size, normalize) come from ``cfg``.
+dataset); without either, from ``cfg.backbone``. The method named there picks its own
+variant of the backbone where it has one (mocov3: MoCo v3's ViT). The data and the
+un-augmented eval view (centre crop to the training crop size, normalize) come from ``cfg``.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, D
     ckpt = load_checkpoint(checkpoint)
     cfg = checked_config(cfg)
     stored = stored_config(ckpt)
-    small_stem = None
+    small_stem, method = None, str(cfg.method)
     if stored is not None:
+        method = str(stored.get("method", method))
         cfg = cfg.copy()
         OmegaConf.set_struct(cfg, False)
         cfg.backbone = stored["backbone"]
@@ -54,10 +56,11 @@ def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, D
         args = solo_learn_args(checkpoint)
         if args is not None:
             cfg, small_stem = _solo_learn_config(cfg, args, checkpoint)
+            method = str(args["method"])  # solo-learn's mocov3 has its own ViT
     net, _ = build_backbone(str(cfg.backbone.name), int(cfg.data.channels),
                             crop_size_of(cfg.augmentations),
                             OmegaConf.to_container(cfg.backbone.kwargs, resolve=True),  # type: ignore[arg-type]
-                            small_stem=small_stem)
+                            small_stem=small_stem, method=method)
     state = backbone_state(ckpt)
     missing, unexpected = net.load_state_dict(state, strict=False)
     if missing or unexpected:
