@@ -1,6 +1,6 @@
-"""Backbones: torchvision ResNets (CIFAR stem for small images), timm ViTs (MoCo v3's for
-method mocov3), Swin transformers and ConvNeXts, PoolFormers, wide ResNets, two small CNNs:
-solo-learn's names and sizes.
+"""Backbones: torchvision ResNets (CIFAR stem for small images), timm ViTs (MoCo v3's and MAE's
+for methods mocov3 and mae), Swin transformers and ConvNeXts, PoolFormers, wide ResNets, two
+small CNNs: solo-learn's names and sizes.
 
 Every builder returns a module mapping images ``B x C x H x W`` to features ``B x K`` and K.
 """
@@ -16,10 +16,12 @@ from torch import nn
 
 from sweeper.ssl.poolformer import POOLFORMERS, build_poolformer
 from sweeper.ssl.timm_backbones import CONVNEXTS, SWINS, build_convnext, build_swin
-from sweeper.ssl.vit_mocov3 import MOCOV3_VITS, mocov3_vit
+from sweeper.ssl.vit_mae import mae_vit
+from sweeper.ssl.vit_mocov3 import mocov3_vit
+from sweeper.ssl.vit_sincos import SINCOS_VITS
 
 __all__ = ["BACKBONES", "METHOD_BACKBONES", "DigitsCNN", "SmallCNN", "build_backbone",
-           "cifar_stem"]
+           "cifar_stem", "variant_method"]
 
 # Images up to this size get the CIFAR stem (ResNets) or 4-pixel patches (ViTs), as solo-learn
 # does for CIFAR: an ImageNet stem would shrink a 32 px image to 8 px before the first block.
@@ -116,7 +118,7 @@ def _timm_vit(arch: str) -> Callable[..., nn.Module]:
 
 
 def _vit(name: str, create: Callable[..., nn.Module]) -> Callable[..., tuple[nn.Module, int]]:
-    """A ViT builder: ``create`` (timm's ViT or MoCo v3's) for the crop size, with 4-pixel
+    """A ViT builder: ``create`` (timm's ViT, MoCo v3's or MAE's) for the crop size, with 4-pixel
     patches for small images unless ``backbone.kwargs.patch_size`` says otherwise."""
 
     def build(in_channels: int, image_size: int, small_stem: bool | None = None,
@@ -201,11 +203,19 @@ BACKBONES: dict[str, Callable[..., tuple[nn.Module, int]]] = {
 
 
 # Backbones a method builds in place of BACKBONES' member of the same name, as solo-learn's
-# vit_* builders do (solo/backbones/vit/__init__.py): mocov3 gets MoCo v3's ViT. (solo-learn's
-# mae gets its own masked ViT too; ours wraps timm's ViT with lightly's, methods/mae.py.)
+# vit_* builders do (solo/backbones/vit/__init__.py): mocov3 gets MoCo v3's ViT, mae MAE's
+# (lightly's masked encoder wraps it in training, methods/mae.py).
 METHOD_BACKBONES: dict[str, dict[str, Callable[..., tuple[nn.Module, int]]]] = {
-    "mocov3": {name: _vit(name, partial(mocov3_vit, name)) for name in MOCOV3_VITS},
+    "mocov3": {name: _vit(name, partial(mocov3_vit, name)) for name in SINCOS_VITS},
+    "mae": {name: _vit(name, partial(mae_vit, name)) for name in SINCOS_VITS},
 }
+
+
+def variant_method(method: str | None, name: str) -> str | None:
+    """The method whose own variant of backbone ``name`` it builds (``METHOD_BACKBONES``),
+    or None for the plain one. Our checkpoints record it: those written before the variants
+    existed hold plain timm ViTs whatever their method."""
+    return method if method is not None and name in METHOD_BACKBONES.get(method, {}) else None
 
 
 def build_backbone(name: str, in_channels: int, image_size: int,
@@ -215,7 +225,7 @@ def build_backbone(name: str, in_channels: int, image_size: int,
 
     ``small_stem`` forces the CIFAR stem on or off; None picks it for images up to
     ``SMALL_IMAGE`` px. ``method`` picks the method's own variant where it has one
-    (``METHOD_BACKBONES``: mocov3 with a ViT).
+    (``METHOD_BACKBONES``: mocov3 and mae with a ViT).
 
     Returns:
         The module (images -> ``B x K`` features) and K.

@@ -51,6 +51,10 @@ def checked_config(cfg: DictConfig) -> DictConfig:
         raise ConfigError(f"max_epochs must be >= 1, got {cfg.max_epochs}")
     if not cfg.augmentations:
         raise ConfigError("augmentations is empty: give at least one view pipeline")
+    # the method's own checks of its method_kwargs against the per-process batch
+    METHODS[str(cfg.method)].check_config(
+        OmegaConf.to_container(cfg.method_kwargs, resolve=True),  # type: ignore[arg-type]
+        int(cfg.optimizer.batch_size))
     return cfg
 
 

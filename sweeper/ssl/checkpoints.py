@@ -88,6 +88,15 @@ def stored_config(ckpt: dict[str, Any]) -> dict[str, Any] | None:
     return meta.get("config") if isinstance(meta, dict) else None
 
 
+def stored_backbone_method(ckpt: dict[str, Any]) -> str | None:
+    """Whose backbone variant one of our checkpoints holds (see
+    :func:`sweeper.ssl.backbones.variant_method`); None for the plain backbone, also for
+    checkpoints written before the variants existed (they hold timm's plain ViTs)."""
+    meta = ckpt.get("rankme_sweeper")
+    value = meta.get("backbone_method") if isinstance(meta, dict) else None
+    return None if value is None else str(value)
+
+
 def backbone_state(ckpt: dict[str, Any]) -> dict[str, torch.Tensor]:
     """The backbone's weights with their prefix removed (``method.backbone.`` for ours,
     ``backbone.`` for solo-learn's); a bare state dict is accepted too.

@@ -4,7 +4,9 @@ The backbone architecture comes from the config stored in our checkpoints, or, f
 solo-learn checkpoint, from the ``args.json`` beside it (backbone, its kwargs, the CIFAR
 stem for cifar10/cifar100, the crop size, and solo-learn's evaluation normalization for the
 dataset); without either, from ``cfg.backbone``. The method named there picks its own
-variant of the backbone where it has one (mocov3: MoCo v3's ViT). The data and the
+variant of the backbone where it has one (mocov3, mae: their own ViTs; our checkpoints
+record the variant they hold, and those written before the variants existed hold timm's plain
+ViTs, so they are read as such). The data and the
 un-augmented eval view (centre crop to the training crop size, normalize) come from ``cfg``.
 """
 
@@ -23,6 +25,7 @@ from sweeper.ssl.checkpoints import (
     backbone_state,
     load_checkpoint,
     solo_learn_args,
+    stored_backbone_method,
     stored_config,
 )
 from sweeper.ssl.data import available_splits, build_dataset
@@ -44,9 +47,10 @@ def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, D
     ckpt = load_checkpoint(checkpoint)
     cfg = checked_config(cfg)
     stored = stored_config(ckpt)
-    small_stem, method = None, str(cfg.method)
+    small_stem: bool | None = None
+    method: str | None = str(cfg.method)
     if stored is not None:
-        method = str(stored.get("method", method))
+        method = stored_backbone_method(ckpt)
         cfg = cfg.copy()
         OmegaConf.set_struct(cfg, False)
         cfg.backbone = stored["backbone"]
@@ -56,7 +60,7 @@ def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, D
         args = solo_learn_args(checkpoint)
         if args is not None:
             cfg, small_stem = _solo_learn_config(cfg, args, checkpoint)
-            method = str(args["method"])  # solo-learn's mocov3 has its own ViT
+            method = str(args["method"])  # solo-learn's mocov3 and mae have their own ViTs
     net, _ = build_backbone(str(cfg.backbone.name), int(cfg.data.channels),
                             crop_size_of(cfg.augmentations),
                             OmegaConf.to_container(cfg.backbone.kwargs, resolve=True),  # type: ignore[arg-type]

@@ -13,6 +13,7 @@ from lightly.utils.scheduler import cosine_schedule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig
 
+from sweeper.ssl.backbones import variant_method
 from sweeper.ssl.data import ImageSet
 from sweeper.ssl.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.methods import SSLMethod
@@ -137,6 +138,9 @@ class SSLModule(L.LightningModule):
         checkpoint["rankme_sweeper"] = {
             "config": OmegaConf.to_container(self.cfg, resolve=True),
             "feat_dim": int(self.method.feat_dim),
+            # whose backbone variant was built (mocov3's and mae's ViTs): None, the plain one
+            "backbone_method": variant_method(str(self.cfg.method),
+                                              str(self.cfg.backbone.name)),
             # the views draw from the global RNG: a resumed run continues its sequence
             "rng": {"cpu": torch.get_rng_state(),
                     "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},

@@ -16,12 +16,17 @@ from typing import Any
 from omegaconf import DictConfig, OmegaConf
 
 from sweeper.config import ConfigError
+from sweeper.ssl.backbones import variant_method
 
 __all__ = ["MATCHING_KEYS", "resume_path"]
 
 # What makes a checkpoint another run's: its model, data or optimization differ.
 MATCHING_KEYS = ("name", "backbone", "method", "data.dataset", "max_epochs", "optimizer.name",
                  "optimizer.batch_size", "optimizer.lr", "optimizer.weight_decay")
+
+
+def _variant(method: str | None) -> str:
+    return "timm (the plain backbone)" if method is None else f"method {method}"
 
 
 def _select(cfg: Any, key: str) -> Any:
@@ -47,8 +52,8 @@ def resume_path(cfg: DictConfig, last: Path) -> str | None:
         return None
     import torch
 
-    stored = torch.load(last, map_location="cpu", weights_only=False).get(
-        "rankme_sweeper", {}).get("config")
+    meta = torch.load(last, map_location="cpu", weights_only=False).get("rankme_sweeper", {})
+    stored = meta.get("config")
     if stored is None:
         raise ConfigError(f"auto_resume: {last} holds no rankme-sweeper config; move it away "
                           "or set auto_resume.enabled=false")
@@ -59,4 +64,12 @@ def resume_path(cfg: DictConfig, last: Path) -> str | None:
         raise ConfigError(f"auto_resume: {last} is another run's checkpoint; it differs on "
                           f"{', '.join(differ)}. Use another output folder, or set "
                           "auto_resume.enabled=false")
+    # absent in checkpoints written before methods mocov3 and mae had their own ViTs
+    held = meta.get("backbone_method")
+    built = variant_method(str(cfg.method), str(cfg.backbone.name))
+    if held != built:
+        raise ConfigError(f"auto_resume: {last} holds {cfg.backbone.name} as "
+                          f"{_variant(held)} builds it, this run builds {_variant(built)}'s: "
+                          "the weights would load into another network. Use another output "
+                          "folder, or set auto_resume.enabled=false")
     return str(last)

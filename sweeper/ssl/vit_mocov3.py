@@ -15,87 +15,38 @@ from timm's ViT of the same name:
   Xavier-uniform as if it were a linear layer.
 
 Parameter names and shapes are timm's, so a solo-learn mocov3 checkpoint's ``backbone.*``
-keys load as they are.
+keys load as they are. The sizes, the position code and the checks are shared with MAE's ViT
+(``vit_sincos``); this module adds MoCo v3's initialisation.
 """
 
 from __future__ import annotations
 
 import math
-from functools import partial
 from typing import Any
 
-import torch
-from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
-__all__ = ["MOCOV3_VITS", "MoCoV3ViT", "mocov3_vit", "sincos_position_embedding"]
+from sweeper.ssl.vit_sincos import SinCosViT, sincos_vit
 
-# embedding width, depth, heads (solo-learn's vit_mocov3 sizes)
-MOCOV3_VITS: dict[str, tuple[int, int, int]] = {
-    "vit_tiny": (192, 12, 12),
-    "vit_small": (384, 12, 12),
-    "vit_base": (768, 12, 12),
-    "vit_large": (1024, 24, 16),
-}
+__all__ = ["MoCoV3ViT", "mocov3_vit"]
 
 
-def sincos_position_embedding(side: int, dim: int, temperature: float = 10000.0
-                              ) -> torch.Tensor:
-    """MoCo v3's fixed position code of a ``side x side`` patch grid, class token first.
-
-    Token ``r * side + c`` (timm's row-major patch order) gets
-    ``[sin(r w), cos(r w), sin(c w), cos(c w)]`` with the ``dim / 4`` frequencies
-    ``w_k = temperature ** (-k / (dim / 4))``; the class token gets zeros.
-
-    Returns:
-        ``1 x (side**2 + 1) x dim`` float32.
-
-    Raises:
-        ValueError: if ``dim`` is not a multiple of 4.
-
-    >>> code = sincos_position_embedding(2, 4)
-    >>> code.shape, code[0, 0].tolist(), code[0, 1].tolist()
-    (torch.Size([1, 5, 4]), [0.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 1.0])
-    """
-    if dim % 4:
-        raise ValueError(f"the sin-cos position embedding needs a width divisible by 4, "
-                         f"got embed_dim={dim}")
-    quarter = dim // 4
-    omega = 1.0 / temperature ** (torch.arange(quarter, dtype=torch.float32) / quarter)
-    token = torch.arange(side * side)
-    rows = torch.outer((token // side).float(), omega)
-    cols = torch.outer((token % side).float(), omega)
-    code = torch.cat([rows.sin(), rows.cos(), cols.sin(), cols.cos()], dim=1)
-    return torch.cat([torch.zeros(1, dim), code])[None]
-
-
-class MoCoV3ViT(VisionTransformer):
+class MoCoV3ViT(SinCosViT):
     """timm's ``VisionTransformer`` with MoCo v3's fixed position code and initialisation.
 
     Takes timm's keyword arguments; the grid must be square and the class token the only
     prefix token.
 
+    >>> import torch
     >>> net = MoCoV3ViT(img_size=8, patch_size=4, embed_dim=16, depth=1, num_heads=2,
     ...                 num_classes=0)
     >>> net.pos_embed.shape, net.pos_embed.requires_grad, net(torch.zeros(2, 3, 8, 8)).shape
     (torch.Size([1, 5, 16]), False, torch.Size([2, 16]))
     """
 
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        rows, cols = self.patch_embed.grid_size
-        if rows != cols:
-            raise ValueError(f"MoCo v3's position embedding is built for a square patch grid, "
-                             f"got {rows} x {cols}")
-        if self.num_prefix_tokens != 1 or self.cls_token is None:
-            raise ValueError("MoCo v3's ViT has exactly one prefix token, the class token "
-                             f"(got {self.num_prefix_tokens}: drop class_token/reg_tokens "
-                             "from backbone.kwargs)")
-        self.pos_embed = nn.Parameter(sincos_position_embedding(rows, self.embed_dim),
-                                      requires_grad=False)
-        self._init_mocov3()
+    label = "MoCo v3"
 
-    def _init_mocov3(self) -> None:
+    def init_method_weights(self) -> None:
         for name, module in self.named_modules():
             if isinstance(module, nn.Linear):
                 if "qkv" in name:  # Q, K and V are three maps, each with its own fan-out
@@ -125,14 +76,4 @@ def mocov3_vit(name: str, **kwargs: Any) -> MoCoV3ViT:
     Raises:
         ValueError: for an unknown name, or kwargs that would change the fixed sizes.
     """
-    if name not in MOCOV3_VITS:
-        raise ValueError(f"no MoCo v3 ViT {name!r}; choose one of: {', '.join(MOCOV3_VITS)}")
-    embed_dim, depth, heads = MOCOV3_VITS[name]
-    fixed: dict[str, Any] = {
-        "embed_dim": embed_dim, "depth": depth, "num_heads": heads, "mlp_ratio": 4,
-        "qkv_bias": True, "norm_layer": partial(nn.LayerNorm, eps=1e-6), "num_classes": 0}
-    clash = sorted(set(fixed) & set(kwargs))
-    if clash:
-        raise ValueError(f"{name}: backbone.kwargs {clash} are fixed by solo-learn's MoCo v3 "
-                         f"ViT ({embed_dim} wide, {depth} blocks, {heads} heads)")
-    return MoCoV3ViT(**fixed, **kwargs)
+    return sincos_vit(MoCoV3ViT, name, kwargs)

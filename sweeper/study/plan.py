@@ -70,10 +70,20 @@ def _example(dist: BaseDistribution) -> Any:
     return dist.low
 
 
+# An integer range with at most this many values is checked at each of them: a trial can
+# draw any, and some constraints hold at the ends only (W-MSE's whitening_size must divide
+# optimizer.batch_size: 128 and 256 do, 192 does not).
+ALL_VALUES_UP_TO = 16
+
+
 def _corners(dist: BaseDistribution) -> list[Any]:
-    """Every choice of a categorical, the two ends of a range."""
+    """Every choice of a categorical and every value of a short integer range; the two ends
+    of any other range."""
     if isinstance(dist, CategoricalDistribution):
         return list(dist.choices)
+    if isinstance(dist, IntDistribution) and not dist.log and (
+            (dist.high - dist.low) // dist.step < ALL_VALUES_UP_TO):
+        return list(range(dist.low, dist.high + 1, dist.step))
     assert isinstance(dist, FloatDistribution | IntDistribution)
     return [dist.low, dist.high]
 
@@ -92,8 +102,9 @@ def _one_device(devices: Any) -> None:
 
 def check_training(train_cfg: DictConfig, space: dict[str, Param]) -> None:
     """What every trial of ``sweeper.ssl:train`` needs, checked before the study exists: the
-    config at each end of every param (the others at their first value) passes the training
-    config's checks, the data of each is there, and each backbone builds.
+    config at each end of every param, at every choice and every value of a short integer
+    range (the other params at their first value) passes the training config's checks, the
+    data of each is there, and each backbone builds.
 
     Raises:
         ValueError: naming the param value and what is wrong with it.

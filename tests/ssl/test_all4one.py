@@ -1,8 +1,9 @@
 """All4One against numbers computed by solo-learn's own All4One (``solo_learn/all4one.json``).
 
 The fixture holds solo-learn's loss on fixed inputs with the transformer's dropout off, the
-gradients it sends back, the queue after the step, its position code, the CIFAR config's
-head sizes and its learning rates per group; ``all4one_state.npz`` holds the small heads'
+gradients it sends back, the queue after the step, its position code and its learning rates
+per group (the CIFAR heads' layers are checked with every method's in
+test_solo_learn_parity.py); ``all4one_state.npz`` holds the small heads'
 weights solo-learn drew, so both sides compute with the same weights.
 """
 
@@ -56,7 +57,7 @@ def test_the_loss_its_gradients_and_the_queue_match_solo_learn() -> None:
                        targets)
     ref = REF["loss"]
     assert float(loss.detach()) == pytest.approx(ref["total"], rel=REL), ref["call"]
-    assert float(redundancy_loss(targets, z)) == pytest.approx(ref["feature"], rel=REL)
+    assert float(redundancy_loss(targets, z).detach()) == pytest.approx(ref["feature"], rel=REL)
     loss.backward()
     assert float(feats[0].grad.abs().sum()) == pytest.approx(ref["grad_feats1_abs_sum"],
                                                               rel=1e-4)
@@ -76,22 +77,6 @@ def test_the_position_code_is_solo_learns() -> None:
     # solo-learn adds it to a (B, 5, 12) token set of zeros: the code itself
     torch.testing.assert_close(token_position_code(5, 12),
                                torch.tensor(REF["pos_enc_zeros_2x5x12"]), rtol=0, atol=1e-6)
-
-
-def test_the_cifar_heads_have_solo_learns_layers_and_sizes() -> None:
-    ref = REF["cifar_heads"]
-    kwargs = {k: ref["method_kwargs"][k] for k in
-              ("proj_hidden_dim", "proj_output_dim", "pred_hidden_dim", "temperature",
-               "queue_size")}
-    with torch.device("meta"):
-        m = build_method("all4one", nn.Identity(), 512, kwargs)
-    for name, count in ref["params"].items():
-        module = getattr(m, "projector_momentum" if name == "momentum_projector" else name)
-        assert sum(q.numel() for q in module.parameters()) == count, name
-    for name, layers in ref["layers"].items():
-        assert [type(x).__name__ for x in getattr(m, name)] == layers, name
-    shapes = {k: list(v.shape) for k, v in m.transformer_encoder.state_dict().items()}
-    assert shapes == ref["transformer_state_shapes"]
 
 
 def test_the_transformer_follows_the_schedule_from_its_own_unscaled_peak() -> None:

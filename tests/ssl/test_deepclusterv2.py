@@ -1,6 +1,8 @@
 """DeepClusterV2 against numbers from solo-learn's own code (commit 9187ea3,
-``solo_learn/losses_deepclusterv2.json``), the sample ids the loader hands over, and
-k-means taking over the prototypes at the second epoch of a real training run."""
+``solo_learn/losses_deepclusterv2.json``), the sample ids the loader hands over, k-means
+taking over the prototypes at the second epoch, and the memory bank in the state dict: a
+run resumed from its checkpoint clusters and trains as the uninterrupted run (one process
+and two gloo processes), an older checkpoint without the bank still loads."""
 
 from __future__ import annotations
 
@@ -86,3 +88,141 @@ def test_bad_settings_are_named() -> None:
         method.start_epoch(1, dataset_size=20, memory_size=12)
     with pytest.raises(ValueError, match="sample ids"):
         _tiny([3]).loss([torch.randn(4, 3, 2, 2)] * 2, 0)
+
+
+def test_the_state_dict_holds_the_bank_and_a_bankless_one_still_loads() -> None:
+    torch.manual_seed(0)
+    method, x = _tiny([3, 5]), torch.randn(12, 3, 2, 2)
+    method.start_epoch(0, dataset_size=20, memory_size=12)
+    method.loss([x, x + 0.1], 0, sample_ids=torch.randperm(20)[:12])
+    state = method.state_dict()
+    assert torch.equal(state["memory_ids"], method.memory_ids)
+    assert torch.equal(state["memory"], method.memory)
+    restored = _tiny([3, 5])
+    restored.load_state_dict(state)  # strict: the bank's keys are expected
+    for m in (method, restored):
+        torch.manual_seed(1)  # k-means' initial centroids: random bank rows
+        m.start_epoch(1, dataset_size=20, memory_size=12)
+    assert method.assignments is not None and restored.assignments is not None
+    assert torch.equal(restored.assignments, method.assignments)
+    old = _tiny([3, 5])  # a checkpoint written before the bank was saved
+    old.load_state_dict({k: v for k, v in state.items() if not k.startswith("memory")})
+    with pytest.warns(UserWarning, match="epoch 2 trains without clustering"):
+        old.start_epoch(1, dataset_size=20, memory_size=12)
+    assert old.assignments is not None and bool((old.assignments < 0).all())
+    with pytest.raises(RuntimeError, match="no memory bank of 4-d projections"):
+        _tiny([3, 5]).load_state_dict({**state, "memory": torch.zeros(2, 12, 3)})
+
+
+def _resumed_run(tmp_path: Path, drop_bank: bool = False) -> dict[str, Any]:
+    """2 epochs on digits, interrupted after the second trained, resumed from epoch 1's
+    checkpoint (without its bank when ``drop_bank``); the final checkpoint's state."""
+    from sweeper.ssl import train
+    from sweeper.ssl.checkpoints import load_checkpoint
+    from tests.ssl.conftest import digits_cfg
+
+    def cfg() -> Any:
+        return digits_cfg("method=deepclusterv2", "method_kwargs.num_prototypes=[10,10,7]",
+                          "max_epochs=2", "limit_train_batches=2", "num_threads=1",
+                          "monitor.bank_size=64", "auto_resume.enabled=true")
+
+    def interrupt(epoch: int, metrics: dict[str, float]) -> None:
+        if epoch == 2:
+            raise RuntimeError("node lost")
+
+    threads = torch.get_num_threads()
+    try:
+        if not drop_bank:
+            train(cfg(), tmp_path / "whole")
+        with pytest.raises(RuntimeError, match="node lost"):
+            train(cfg(), tmp_path / "resumed", on_monitor=interrupt)
+        last = tmp_path / "resumed" / "checkpoints" / "last.ckpt"
+        first = load_checkpoint(last)
+        assert first["epoch"] == 0 and first["state_dict"]["method.memory"].shape == (2, 512, 64)
+        if drop_bank:
+            first["state_dict"] = {k: v for k, v in first["state_dict"].items()
+                                   if not k.startswith("method.memory")}
+            torch.save(first, last)
+        train(cfg(), tmp_path / "resumed")
+    finally:
+        torch.set_num_threads(threads)  # train() sets one thread for the process
+    return {run: load_checkpoint(tmp_path / run / "checkpoints" / "last.ckpt")
+            for run in ("whole", "resumed") if (tmp_path / run).is_dir()} | {"first": first}
+
+
+def _epoch_losses(run_dir: Path) -> list[float]:
+    import csv
+
+    rows = csv.DictReader((run_dir / "logs" / "metrics.csv").open())
+    return [float(r["train_loss_epoch"]) for r in rows if r.get("train_loss_epoch")]
+
+
+def test_a_resumed_run_clusters_its_first_epoch_as_an_uninterrupted_run(tmp_path: Path
+                                                                         ) -> None:
+    from tests.ssl.test_resume_exact import _assert_same_state
+
+    runs = _resumed_run(tmp_path)
+    _assert_same_state(runs["whole"], runs["resumed"])  # the bank and centroids included
+    prototypes = "method.prototypes.0.weight"
+    assert not torch.equal(runs["resumed"]["state_dict"][prototypes],
+                           runs["first"]["state_dict"][prototypes])  # k-means ran at epoch 2
+    whole, resumed = _epoch_losses(tmp_path / "whole"), _epoch_losses(tmp_path / "resumed")
+    assert whole[0] == 0 and whole[1] > 0  # epoch 1 unclustered, epoch 2 clustered
+    assert resumed[-1] == whole[1]
+
+
+def test_a_checkpoint_without_the_bank_resumes_with_an_unclustered_epoch(tmp_path: Path
+                                                                          ) -> None:
+    with pytest.warns(UserWarning, match="epoch 2 trains without clustering"):
+        runs = _resumed_run(tmp_path, drop_bank=True)
+    prototypes = "method.prototypes.0.weight"
+    assert torch.equal(runs["resumed"]["state_dict"][prototypes],
+                       runs["first"]["state_dict"][prototypes])
+    assert _epoch_losses(tmp_path / "resumed")[-1] == 0
+
+
+def _ddp_rank(rank: int, port: int, out: Path) -> None:
+    import os
+
+    import torch.distributed as dist
+
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", rank=rank, world_size=2)
+    try:
+        torch.manual_seed(0)
+        method = _tiny([3])
+        method.start_epoch(0, dataset_size=40, memory_size=6)
+        ids = torch.arange(6) + 20 * rank  # each rank's own samples
+        method.loss([torch.randn(6, 3, 2, 2)] * 2, 0, sample_ids=ids)
+        state = method.state_dict()  # a collective: the rows of both ranks
+        restored = _tiny([3])
+        restored.load_state_dict(state)
+        torch.save({"state": state, "own": (method.memory_ids, method.memory),
+                    "restored": (restored.memory_ids, restored.memory)},
+                   out / f"rank{rank}.pt")
+    finally:
+        dist.destroy_process_group()
+
+
+def test_under_ddp_the_state_holds_every_ranks_bank_and_each_rank_gets_its_own(
+        tmp_path: Path) -> None:
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = int(s.getsockname()[1])
+    # fork, not spawn: the children need no fresh import of torch (2 s, not 20)
+    mp.start_processes(_ddp_rank, args=(port, tmp_path), nprocs=2, start_method="fork")
+    ranks = [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
+    state = ranks[0]["state"]
+    assert state["memory_ids"].tolist() == [*range(6), *range(20, 26)]
+    assert torch.equal(state["memory"], torch.cat([r["own"][1] for r in ranks], dim=1))
+    for r in ranks:
+        assert torch.equal(r["restored"][0], r["own"][0])
+        assert torch.equal(r["restored"][1], r["own"][1])
+    single = _tiny([3])  # one process reads both ranks' rows
+    single.load_state_dict(state)
+    assert single.memory.shape == (2, 12, 4)

@@ -47,7 +47,8 @@ def test_the_loss_reads_only_masked_patches() -> None:
 
 
 def _cifar_mae(arch: str = "vit_small", **kwargs: object) -> MAE:
-    backbone, dim = build_backbone(arch, 3, 32, {"patch_size": 4, "img_size": 32})
+    backbone, dim = build_backbone(arch, 3, 32, {"patch_size": 4, "img_size": 32},
+                                   method="mae")
     method = build_method("mae", backbone, dim, {**CIFAR, **kwargs})
     assert isinstance(method, MAE)
     return method
@@ -100,3 +101,41 @@ def test_the_method_file_carries_solo_learns_cifar_settings() -> None:
     assert build_backbone("vit_small", 3, 32)[0].patch_embed.patch_size == (4, 4)
     assert cfg.optimizer.name == "adamw" and cfg.optimizer.lr == 2.0e-4
     assert cfg.optimizer.weight_decay == 0.05 and list(cfg.optimizer.kwargs.betas) == [0.9, 0.95]
+
+
+def test_the_state_dict_holds_the_vit_once_as_backbone_and_loads_back() -> None:
+    from itertools import chain
+
+    torch.manual_seed(0)
+    method = _cifar_mae("vit_tiny", decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=4)
+    state = method.state_dict()
+    assert not [k for k in state if k.startswith("encoder.")]
+    assert {k.removeprefix("backbone.") for k in state if k.startswith("backbone.")} == set(
+        method.backbone.state_dict())
+    unique = {id(t): t for t in chain(method.parameters(), method.buffers())}
+    assert sum(v.numel() for v in state.values()) == sum(t.numel() for t in unique.values())
+    torch.manual_seed(1)
+    other = _cifar_mae("vit_tiny", decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=4)
+    other.load_state_dict(state)  # strict
+    x = torch.randn(2, 3, 32, 32)
+    method.eval(), other.eval()
+    assert torch.equal(other.embed(x)[0], method.embed(x)[0])
+    torch.manual_seed(2)  # the same masks: the encoder reads the loaded backbone
+    pred = method.reconstruct(x)[0]
+    torch.manual_seed(2)
+    assert torch.equal(other.reconstruct(x)[0], pred)
+
+
+def test_an_older_state_dict_with_the_vit_twice_still_loads() -> None:
+    torch.manual_seed(0)
+    method = _cifar_mae("vit_tiny", decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=4)
+    state = method.state_dict()
+    old = {**state, "encoder.mask_token": torch.zeros(1, 1, 192),
+           **{f"encoder.vit.{k.removeprefix('backbone.')}": v.clone()
+              for k, v in state.items() if k.startswith("backbone.")}}
+    torch.manual_seed(1)
+    other = _cifar_mae("vit_tiny", decoder_embed_dim=32, decoder_depth=1, decoder_num_heads=4)
+    assert other.load_state_dict(old) is not None  # strict: no unexpected keys
+    x = torch.randn(2, 3, 32, 32)
+    method.eval(), other.eval()
+    assert torch.equal(other.embed(x)[0], method.embed(x)[0])

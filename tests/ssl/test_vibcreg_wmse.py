@@ -144,3 +144,66 @@ def test_adam_is_torch_adam_with_solo_learns_kwargs() -> None:
     assert type(opt) is torch.optim.Adam
     assert opt.param_groups[0]["betas"] == (0.9, 0.999)
     assert opt.param_groups[0]["weight_decay"] == 1e-6
+
+
+BAD_WHITENING = ("method_kwargs.whitening_size=100 does not divide optimizer.batch_size=256 "
+                 "(the per-process batch, whitened in sub-batches of whitening_size rows); "
+                 "choose a divisor of 256 above method_kwargs.proj_output_dim=64: 128, 256")
+
+
+def test_train_refuses_a_whitening_size_that_does_not_divide_the_batch_before_any_work(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from sweeper.cli import main
+    from sweeper.config import ConfigError
+    from sweeper.ssl import train
+
+    with pytest.raises(ConfigError) as err:
+        train(compose_config(["method=wmse", "method_kwargs.whitening_size=100"]),
+              tmp_path / "direct")
+    assert str(err.value) == BAD_WHITENING
+    assert not (tmp_path / "direct").exists()
+    run = tmp_path / "run"
+    assert main(["train", "method=wmse", "method_kwargs.whitening_size=100",
+                 f"hydra.run.dir={run}"]) == 2
+    assert BAD_WHITENING in capsys.readouterr().err
+    # Hydra's own record of the command (.hydra/, train.log) is all the run dir holds
+    assert {p.relative_to(run).parts[0] for p in run.rglob("*")} <= {".hydra", "train.log"}
+    # no divisor of the batch exceeds the projection: the batch or the projection must change
+    with pytest.raises(ConfigError, match="no divisor of 40 exceeds method_kwargs.proj_outp"):
+        train(compose_config(["method=wmse", "optimizer.batch_size=40"]), tmp_path / "x")
+
+
+@pytest.mark.parametrize(("overrides", "space", "message"), [
+    (["method_kwargs.whitening_size=100"], {"optimizer.lr": "interval(0.1, 1.0)"},
+     f"the training config fails before any trial: {BAD_WHITENING}"),
+    ([], {"method_kwargs.whitening_size": "choice(128, 100)"},
+     f"the training config at method_kwargs.whitening_size=100 fails before any trial: "
+     f"{BAD_WHITENING}"),
+    ([], {"optimizer.batch_size": "range(128, 320, 64)"},
+     # 128 and 256 divide, 192 between them does not: a short int range is checked at each
+     "at optimizer.batch_size=192 fails before any trial: method_kwargs.whitening_size=128 "
+     "does not divide optimizer.batch_size=192"),
+])
+def test_sweep_refuses_a_whitening_size_a_trial_would_refuse_before_the_study(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+        overrides: list[str], space: dict[str, str], message: str) -> None:
+    from sweeper.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "conf" / "space").mkdir(parents=True)
+    (tmp_path / "conf" / "space" / "wmse.yaml").write_text(
+        "params:\n" + "".join(f"  {k}: {v}\n" for k, v in space.items()))
+    code = main(["sweep", "method=wmse", *overrides, "max_epochs=1", "sweep.n_trials=1",
+                 "sweep.workers=1", f"--config-dir={tmp_path / 'conf'}", "space=wmse"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert message in err
+    assert not list(tmp_path.rglob("study.db"))  # refused before the study was created
+
+
+def test_wmse_doctests() -> None:
+    import doctest
+
+    from sweeper.ssl.methods import wmse
+
+    assert doctest.testmod(wmse).failed == 0

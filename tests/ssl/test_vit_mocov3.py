@@ -47,16 +47,20 @@ def test_doctests() -> None:
     assert doctest.testmod(vit_mocov3).failed == 0
 
 
-def test_the_position_embedding_is_solo_learns_and_fixed() -> None:
-    net = _tiny()
+def assert_fixed_code(net: Any, cls: type, tiny: dict[str, Any], code: np.ndarray) -> None:
+    """``net`` is a ``cls`` whose position embedding is the fixture's ``code``, untrained."""
     pos = net.pos_embed
-    assert isinstance(net, MoCoV3ViT) and not pos.requires_grad
-    assert list(pos.shape) == TINY["pos_embed_shape"]
-    np.testing.assert_allclose(pos[0].numpy(), ARRAYS["pos_embed"], rtol=0, atol=1e-6)
-    assert math.fsum(pos.double().flatten().tolist()) == pytest.approx(TINY["pos_embed_sum"],
+    assert isinstance(net, cls) and not pos.requires_grad
+    assert list(pos.shape) == tiny["pos_embed_shape"]
+    np.testing.assert_allclose(pos[0].numpy(), code, rtol=0, atol=1e-6)
+    assert math.fsum(pos.double().flatten().tolist()) == pytest.approx(tiny["pos_embed_sum"],
                                                                        rel=1e-9)
     assert [n for n, p in net.named_parameters() if not p.requires_grad] == \
-        TINY["frozen_params"]
+        tiny["frozen_params"]
+
+
+def test_the_position_embedding_is_solo_learns_and_fixed() -> None:
+    assert_fixed_code(_tiny(), MoCoV3ViT, TINY, ARRAYS["pos_embed"])
 
 
 def test_solo_learns_weights_give_solo_learns_features() -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import copy
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from itertools import combinations
 from typing import Any, ClassVar, TypeVar
 
@@ -138,6 +138,15 @@ class SSLMethod(nn.Module):
         """Modules whose learning rate stays at the base rate, outside the schedule
         (solo-learn's ``static_lr``: SimSiam's and NNSiam's predictors)."""
         return []
+
+    @staticmethod
+    def check_config(method_kwargs: Mapping[str, Any], batch_size: int) -> None:
+        """The method's own checks of its ``method_kwargs`` against the per-process batch,
+        run with the config checks before any work (W-MSE's sub-batches); none by default.
+
+        Raises:
+            ConfigError: naming the keys and the allowed values.
+        """
 
     def own_lr_modules(self) -> list[tuple[nn.Module, float]]:
         """Modules with their own peak learning rate, unscaled by batch size, on the same

@@ -7,6 +7,16 @@ each dataset sample a cluster per set. ``L = mean_h CE(p_h / T, assignment_h)`` 
 crops, samples without an assignment ignored. The bank (crop x rows of one epoch) is
 indexed by dataset sample ids, which the training module hands over with each batch.
 
+The bank is part of the state dict (``memory_ids``: R sample ids, ``memory``: crops x R x D,
+R the rows of all processes, rank-major), and so is ``kmeans_seed`` (epoch ``e``'s initial
+centroids draw from a generator seeded ``kmeans_seed + e``, see :mod:`.kmeans`): a run
+resumed from ``last.ckpt`` clusters at its next epoch's start as an uninterrupted run does.
+The bank is not a buffer: DDP and the monitor broadcast buffers from rank 0, and each
+process keeps its own rows. Under DDP, ``state_dict()`` gathers the processes' rows (a
+collective: every rank calls it, as Lightning's checkpointing does) and loading gives each
+rank its slice. A checkpoint without the bank (written before it was saved) loads; its next
+epoch trains unclustered, with a warning.
+
 Epoch 0 has no assignments: solo-learn's loss is then NaN with zero gradients; here it is
 0 with the same (zero) gradients, so the run does not read as diverged.
 Projector ``Linear-BN-ReLU-Linear``; prototypes are bias-free linear layers, not trained.
@@ -14,12 +24,16 @@ Projector ``Linear-BN-ReLU-Linear``; prototypes are bias-free linear layers, not
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
+from lightly.models.utils import concat_all_gather
 from torch import nn
 
+from sweeper.metrics.distributed import rank_and_world
 from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.kmeans import cluster_memory
@@ -61,6 +75,7 @@ class DeepClusterV2(SSLMethod):
         self.num_prototypes = [int(k) for k in num_prototypes]
         self.proj_output_dim, self.temperature = proj_output_dim, temperature
         self.kmeans_iters = kmeans_iters
+        self.kmeans_seed = int(torch.randint(0, 2**62, ()))  # seeded by the run's seed
         self.assignments: torch.Tensor | None = None
         self.memory_ids = torch.zeros(0, dtype=torch.long)
         self.memory = torch.zeros(2, 0, proj_output_dim)
@@ -71,10 +86,17 @@ class DeepClusterV2(SSLMethod):
 
     @torch.no_grad()
     def start_epoch(self, epoch: int, dataset_size: int, memory_size: int) -> None:
-        """Epoch 0 (or a first epoch after a resume, whose bank is not in the checkpoint):
-        a random bank and no assignments. Later: k-means over the bank."""
+        """Epoch 0 (or a resumed epoch whose checkpoint holds no fitting bank): a random
+        bank and no assignments. Later: k-means over the bank."""
         device = self._layers()[0].weight.device
+        self.memory_ids, self.memory = self.memory_ids.to(device), self.memory.to(device)
         fresh = self.memory.shape[1] != memory_size
+        if fresh and epoch > 0:
+            warnings.warn(
+                f"deepclusterv2: epoch {epoch + 1} trains without clustering: it needs a "
+                f"memory bank of {memory_size} rows per process and the checkpoint it "
+                f"resumes from holds {self.memory.shape[1]} (one written before the bank "
+                "was saved, or by another number of processes or batches)", stacklevel=2)
         if fresh:
             self.memory_ids = torch.zeros(memory_size, dtype=torch.long, device=device)
             self.memory = F.normalize(torch.randn(2, memory_size, self.proj_output_dim,
@@ -84,8 +106,9 @@ class DeepClusterV2(SSLMethod):
             self.assignments = -torch.ones(len(self.num_prototypes), dataset_size,
                                            dtype=torch.long, device=device)
             return
-        assignments, centroids = cluster_memory(self.memory_ids, self.memory, dataset_size,
-                                                self.num_prototypes, self.kmeans_iters)
+        assignments, centroids = cluster_memory(
+            self.memory_ids, self.memory, dataset_size, self.num_prototypes, self.kmeans_iters,
+            torch.Generator().manual_seed(self.kmeans_seed + epoch))
         self.assignments = assignments.to(device)
         for proto, c in zip(self._layers(), centroids, strict=True):
             proto.weight.copy_(c)
@@ -113,3 +136,41 @@ class DeepClusterV2(SSLMethod):
                 self.memory[c, rows] = zc.detach().to(self.memory.dtype)
             self._row = rows.stop
         return loss
+
+    def _save_to_state_dict(self, destination: dict[str, Any], prefix: str,
+                            keep_vars: bool) -> None:
+        super()._save_to_state_dict(destination, prefix, keep_vars)
+        ids, bank = self.memory_ids, self.memory
+        if rank_and_world()[1] > 1 and bank.numel():  # every rank's rows, rank-major
+            ids = concat_all_gather(ids)
+            bank = concat_all_gather(bank.transpose(0, 1).contiguous()).transpose(0, 1)
+        destination[prefix + "memory_ids"] = ids.detach().clone()
+        destination[prefix + "memory"] = bank.detach().clone()
+        destination[prefix + "kmeans_seed"] = torch.tensor(self.kmeans_seed)
+
+    def _load_from_state_dict(self, state_dict: dict[str, Any], prefix: str,
+                              local_metadata: dict[str, Any], strict: bool,
+                              missing_keys: list[str], unexpected_keys: list[str],
+                              error_msgs: list[str]) -> None:
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict,
+                                      missing_keys, unexpected_keys, error_msgs)
+        keys = (prefix + "memory_ids", prefix + "memory")
+        unexpected_keys[:] = [k for k in unexpected_keys
+                              if k not in (*keys, prefix + "kmeans_seed")]
+        if prefix + "kmeans_seed" in state_dict:
+            self.kmeans_seed = int(state_dict[prefix + "kmeans_seed"])
+        if not all(k in state_dict for k in keys):
+            return  # an older checkpoint: start_epoch warns and trains one epoch unclustered
+        ids, bank = state_dict[keys[0]], state_dict[keys[1]]
+        if ids.ndim != 1 or bank.ndim != 3 or bank.shape[1:] != (ids.shape[0],
+                                                                  self.proj_output_dim):
+            error_msgs.append(f"{keys[1]} of shape {tuple(bank.shape)} with {keys[0]} of "
+                              f"shape {tuple(ids.shape)} is no memory bank of "
+                              f"{self.proj_output_dim}-d projections")
+            return
+        rank, world = rank_and_world()
+        if ids.shape[0] % world:
+            return  # rows of another number of processes: start_epoch warns
+        rows = slice(rank * ids.shape[0] // world, (rank + 1) * ids.shape[0] // world)
+        self.memory_ids = ids[rows].clone().long()
+        self.memory = bank[:, rows].clone().float()

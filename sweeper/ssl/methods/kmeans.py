@@ -2,7 +2,12 @@
 runs it: centroids start at random bank entries (``torch.randperm`` of rank 0, broadcast),
 then ``iters`` rounds of (assign each embedding to its largest dot product; move each
 non-empty cluster's centroid to its members' mean, renormalized), and a final assignment.
-Prototype set ``i`` clusters the embeddings of large crop ``i mod n_crops``."""
+Prototype set ``i`` clusters the embeddings of large crop ``i mod n_crops``.
+
+The initial centroids draw from ``generator`` when one is given: DeepClusterV2 passes its
+own, because Lightning creates the epoch's DataLoader iterator (a draw from the global RNG)
+after the epoch-start hook in an uninterrupted run and before it in a resumed one, so a
+global draw would give a resumed run other centroids."""
 
 from __future__ import annotations
 
@@ -21,13 +26,15 @@ def _distributed() -> bool:
 
 
 @torch.no_grad()
-def _kmeans(bank: torch.Tensor, k: int, iters: int) -> tuple[torch.Tensor, torch.Tensor]:
+def _kmeans(bank: torch.Tensor, k: int, iters: int, generator: torch.Generator | None = None
+            ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(assignments of bank's rows, unit centroids k x D)``."""
     if bank.shape[0] < k:
         raise ValueError(f"k-means with {k} prototypes needs at least {k} embeddings in the "
                          f"memory bank, it holds {bank.shape[0]}: lower "
                          "method_kwargs.num_prototypes")
-    centroids = bank[torch.randperm(bank.shape[0])[:k].to(bank.device)].clone()
+    first = torch.randperm(bank.shape[0], generator=generator)[:k]
+    centroids = bank[first.to(bank.device)].clone()
     if _distributed():
         dist.broadcast(centroids, 0)
     for step in range(iters + 1):
@@ -47,7 +54,8 @@ def _kmeans(bank: torch.Tensor, k: int, iters: int) -> tuple[torch.Tensor, torch
 
 @torch.no_grad()
 def cluster_memory(sample_ids: torch.Tensor, banks: torch.Tensor, dataset_size: int,
-                   num_prototypes: Sequence[int], iters: int
+                   num_prototypes: Sequence[int], iters: int,
+                   generator: torch.Generator | None = None
                    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
     """Cluster the memory bank once per prototype set.
 
@@ -57,6 +65,8 @@ def cluster_memory(sample_ids: torch.Tensor, banks: torch.Tensor, dataset_size: 
         dataset_size: how many samples the dataset holds.
         num_prototypes: k of each prototype set.
         iters: k-means rounds.
+        generator: a CPU generator for the initial centroids; None: the global RNG, as
+            solo-learn draws them.
 
     Returns:
         ``(assignments P x dataset_size with -1 for samples not in the bank, centroids)``.
@@ -70,7 +80,7 @@ def cluster_memory(sample_ids: torch.Tensor, banks: torch.Tensor, dataset_size: 
     assignments = -torch.ones(len(num_prototypes), dataset_size, dtype=torch.long)
     centroids = []
     for i, k in enumerate(num_prototypes):
-        assign, cents = _kmeans(banks[i % banks.shape[0]], int(k), iters)
+        assign, cents = _kmeans(banks[i % banks.shape[0]], int(k), iters, generator)
         centroids.append(cents)
         ids = sample_ids
         if _distributed():

@@ -10,11 +10,19 @@ the loss is the mean over views (solo-learn's large crops).
 MAE has no projector: ``projector`` is the identity, so the monitor's "projections" (and
 ``rankme_projector``) are the backbone's features of unmasked images again, the same
 embedding as ``rankme``; solo-learn's evaluation reads those features (the class token).
+
+The masked encoder (lightly's ``MaskedVisionTransformerTIMM``) wraps the backbone module
+itself. It is kept off the module tree, so the ViT is registered, and checkpointed, once as
+``backbone.*`` (the keys ``score`` and solo-learn's checkpoint reader look for); its own
+``mask_token`` is never used (``encode`` only drops tokens). Checkpoints written when the
+encoder was registered too hold the ViT again under ``encoder.vit.*`` (and
+``encoder.mask_token``): those keys are dropped on load.
 """
 
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import torch
 from lightly.models import utils
@@ -23,6 +31,7 @@ from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
 from sweeper.ssl.methods.base import SSLMethod, full_precision
+from sweeper.ssl.vit_mae import MAEViT
 
 __all__ = ["MAE", "mae_loss"]
 
@@ -65,9 +74,16 @@ class MAE(SSLMethod):
         self.mask_ratio = float(mask_ratio)
         self.norm_pix_loss = bool(norm_pix_loss)
         self.projector = nn.Identity()
-        self.encoder = MaskedVisionTransformerTIMM(vit=backbone)
+        # a tuple: nn.Module does not register it (the backbone is registered already)
+        # solo-learn's MAE ViT (method mae's vit_*) comes initialised, its fixed position code
+        # built in float64: lightly must not redraw either; another ViT gets lightly's MAE init
+        skip = "skip" if isinstance(backbone, MAEViT) else None
+        self._encoder = (MaskedVisionTransformerTIMM(
+            vit=backbone, weight_initialization=skip or "",
+            pos_embed_initialization=skip or "sincos"),)
         # encode() only drops tokens, it never inserts the encoder's own mask token
         self.encoder.mask_token.requires_grad_(False)
+        self.register_load_state_dict_pre_hook(_drop_duplicate_vit)
         patch = backbone.patch_embed.patch_size
         self.patch_size = int(patch[0] if isinstance(patch, tuple) else patch)
         with warnings.catch_warnings():  # lightly 1.6 deprecates it for a decoder without
@@ -79,6 +95,11 @@ class MAE(SSLMethod):
                 decoder_embed_dim=decoder_embed_dim, decoder_depth=decoder_depth,
                 decoder_num_heads=decoder_num_heads,
                 num_prefix_tokens=backbone.num_prefix_tokens, mlp_ratio=4.0)
+
+    @property
+    def encoder(self) -> MaskedVisionTransformerTIMM:
+        """The masked encoder: the backbone's own modules, reached through lightly's API."""
+        return self._encoder[0]
 
     def reconstruct(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(pred, mask)``: predicted pixels of every patch (``N x L x p*p*C``) and the
@@ -101,3 +122,10 @@ class MAE(SSLMethod):
 
     def loss(self, views: list[torch.Tensor], epoch: int) -> torch.Tensor:
         return torch.stack([self.objective(v, *self.reconstruct(v)) for v in views]).mean()
+
+
+def _drop_duplicate_vit(module: nn.Module, state_dict: dict[str, Any], prefix: str,
+                        *args: Any) -> None:
+    """Load pre-hook: forget an older checkpoint's second copy of the ViT (``encoder.*``)."""
+    for key in [k for k in state_dict if k.startswith(prefix + "encoder.")]:
+        del state_dict[key]
