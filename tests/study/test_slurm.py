@@ -74,13 +74,14 @@ def _wait_for(what: str, check, sweep: subprocess.Popen, timeout: float = 300.0)
 
 
 def _release(job: str, restarts: int) -> None:
-    """Waits for ``job``'s restart number ``restarts``; a requeued job Slurm holds for 120 s
-    (BeginTime; submitit's own requeue is not held) is started at once instead."""
+    """Waits for ``job``'s restart number ``restarts``; a requeued job, which Slurm holds for
+    120 s (BeginTime) once it is PENDING again, is started at once instead. The count rises
+    while the job is still COMPLETING: releasing then would leave the hold in place."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         out = subprocess.run(["squeue", "-h", "-j", job, "-O", "State:20,RestartCnt:10"],
                              capture_output=True, text=True).stdout.split()
-        if len(out) == 2 and int(out[1]) >= restarts:
+        if len(out) == 2 and int(out[1]) >= restarts and out[0] != "COMPLETING":
             if out[0] == "PENDING":
                 subprocess.run(["scontrol", "update", f"JobId={job}", "StartTime=now"],
                                check=True)
