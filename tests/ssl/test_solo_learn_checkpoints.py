@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -50,16 +49,24 @@ def recipe_state(shapes: dict[str, list[int]]) -> dict[str, torch.Tensor]:
     return state
 
 
+def write_solo_checkpoint(tmp_path: Path, backbone: dict[str, torch.Tensor],
+                          args: dict[str, Any]) -> Path:
+    """A checkpoint laid out as solo-learn saves one: ``backbone.*`` weights, and its
+    ``args`` as the ``args.json`` beside the file."""
+    method = str(args["method"])
+    folder = tmp_path / "trained_models" / method / "offline-abc"
+    folder.mkdir(parents=True)
+    ckpt = folder / f"{method}-cifar10-offline-abc-ep=999.ckpt"
+    torch.save({"epoch": 999, "state_dict": {f"backbone.{k}": v for k, v in backbone.items()}},
+               ckpt)
+    (folder / "args.json").write_text(json.dumps(args))
+    return ckpt
+
+
 @pytest.fixture
 def solo_checkpoint(tmp_path: Path) -> Path:
-    state = recipe_state(META["state_shapes"])
-    folder = tmp_path / "trained_models" / "simclr" / "offline-abc"
-    folder.mkdir(parents=True)
-    ckpt = folder / "simclr-cifar10-offline-abc-ep=999.ckpt"
-    torch.save({"epoch": 999, "state_dict": {f"backbone.{k}": v for k, v in state.items()}},
-               ckpt)
-    shutil.copy(HERE / "simclr_args.json", folder / "args.json")
-    return ckpt
+    return write_solo_checkpoint(tmp_path, recipe_state(META["state_shapes"]),
+                                 json.loads((HERE / "simclr_args.json").read_text()))
 
 
 def test_the_recipe_rebuilds_solo_learns_tensors() -> None:

@@ -29,9 +29,9 @@ from sweeper.ssl.methods.mae import MAE
 from sweeper.ssl.optim import build_optimizer
 from sweeper.ssl.vit_mae import MAEViT
 from sweeper.ssl.vit_mocov3 import MoCoV3ViT
-from tests.ssl.test_solo_learn_checkpoints import recipe_state
+from tests.ssl.test_solo_learn_checkpoints import recipe_state, write_solo_checkpoint
 from tests.ssl.test_timm_backbones import _digest, _shapes
-from tests.ssl.test_vit_mocov3 import assert_fixed_code
+from tests.ssl.test_vit_mocov3 import _uniform_within, assert_fixed_code, assert_solo_sizes
 
 HERE = Path(__file__).resolve().parent / "solo_learn"
 META: dict[str, Any] = json.loads((HERE / "vit_mae_cifar.json").read_text())
@@ -99,24 +99,9 @@ def test_solo_learns_weights_give_solo_learns_features() -> None:
 @pytest.mark.parametrize("name", sorted(META["nets"]))
 def test_every_member_has_solo_learns_sizes(name: str) -> None:
     ref = META["nets"][name]
-    with torch.device("meta"):
-        net, dim = build_backbone(name, 3, 32, ref["kwargs"], method="mae")
-    assert isinstance(net, MAEViT) and dim == ref["num_features"]
-    assert _digest(_shapes(net)) == ref["shapes_sha256"]
-    assert sum(p.numel() for p in net.parameters()) == ref["num_params"]
-    assert sum(p.numel() for p in net.parameters() if p.requires_grad) == \
-        ref["num_trainable_params"]
-    blocks: Any = net.blocks
-    assert {int(b.attn.num_heads) for b in blocks} == {ref["num_heads"]}
-    assert all((b.attn.qkv.bias is not None) == ref["qkv_bias"] for b in blocks)
-    assert net.norm.eps == ref["layernorm_eps"] and net.global_pool == ref["global_pool"]
-
-
-def _uniform_within(w: torch.Tensor, bound: float) -> None:
-    """``w`` looks like U(-bound, bound): inside the bound, reaching near it, std bound/sqrt 3."""
-    assert float(w.abs().max()) <= bound
-    assert float(w.abs().max()) > 0.98 * bound
-    assert float(w.std()) == pytest.approx(bound / math.sqrt(3), rel=0.03)
+    net = assert_solo_sizes(name, "mae", MAEViT, ref)
+    assert all((b.attn.qkv.bias is not None) == ref["qkv_bias"] for b in net.blocks)
+    assert net.global_pool == ref["global_pool"]
 
 
 def test_the_initialisation_is_maes_not_timms() -> None:
@@ -216,12 +201,7 @@ def test_a_solo_learn_mae_checkpoint_scores_with_its_vit(tmp_path: Path) -> None
     args["method"] = "mae"
     args["backbone"] = {"name": "vit_tiny", "kwargs": TINY["kwargs"]}
     state = _solo_state(_tiny())
-    folder = tmp_path / "trained_models" / "mae" / "offline-abc"
-    folder.mkdir(parents=True)
-    ckpt = folder / "mae-cifar10-offline-abc-ep=999.ckpt"
-    torch.save({"epoch": 999, "state_dict": {f"backbone.{k}": v for k, v in state.items()}},
-               ckpt)
-    (folder / "args.json").write_text(json.dumps(args))
+    ckpt = write_solo_checkpoint(tmp_path, state, args)
     # the config names simclr: the method comes from the args.json, as the backbone does
     net, _ = load_backbone(ckpt, compose_config(["data=cifar10", "method=simclr"]))
     assert isinstance(net, MAEViT)

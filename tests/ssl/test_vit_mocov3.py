@@ -26,7 +26,7 @@ from sweeper.ssl.build import build_model
 from sweeper.ssl.features import load_backbone
 from sweeper.ssl.optim import build_optimizer
 from sweeper.ssl.vit_mocov3 import MoCoV3ViT
-from tests.ssl.test_solo_learn_checkpoints import recipe_state
+from tests.ssl.test_solo_learn_checkpoints import recipe_state, write_solo_checkpoint
 from tests.ssl.test_timm_backbones import _digest, _shapes
 
 HERE = Path(__file__).resolve().parent / "solo_learn"
@@ -79,12 +79,12 @@ def test_solo_learns_weights_give_solo_learns_features() -> None:
                                atol=1e-5 * TINY["feature_abs_max"])
 
 
-@pytest.mark.parametrize("name", sorted(META["nets"]))
-def test_every_member_has_solo_learns_sizes(name: str) -> None:
-    ref = META["nets"][name]
+def assert_solo_sizes(name: str, method: str, cls: type, ref: dict[str, Any]) -> Any:
+    """``method``'s ``name`` is a ``cls`` with the fixture's names, shapes, parameter counts,
+    heads and LayerNorm eps; returns it (built on the meta device)."""
     with torch.device("meta"):
-        net, dim = build_backbone(name, 3, 32, ref["kwargs"], method="mocov3")
-    assert isinstance(net, MoCoV3ViT) and dim == ref["num_features"]
+        net, dim = build_backbone(name, 3, 32, ref["kwargs"], method=method)
+    assert isinstance(net, cls) and dim == ref["num_features"]
     assert _digest(_shapes(net)) == ref["shapes_sha256"]
     assert sum(p.numel() for p in net.parameters()) == ref["num_params"]
     assert sum(p.numel() for p in net.parameters() if p.requires_grad) == \
@@ -92,6 +92,12 @@ def test_every_member_has_solo_learns_sizes(name: str) -> None:
     blocks: Any = net.blocks
     assert {int(b.attn.num_heads) for b in blocks} == {ref["num_heads"]}
     assert net.norm.eps == ref["layernorm_eps"]
+    return net
+
+
+@pytest.mark.parametrize("name", sorted(META["nets"]))
+def test_every_member_has_solo_learns_sizes(name: str) -> None:
+    assert_solo_sizes(name, "mocov3", MoCoV3ViT, META["nets"][name])
 
 
 def _uniform_within(w: torch.Tensor, bound: float) -> None:
@@ -151,12 +157,7 @@ def test_a_solo_learn_mocov3_checkpoint_scores_with_its_vit(tmp_path: Path) -> N
     shapes = _shapes(_tiny())
     state = recipe_state(shapes)
     state["pos_embed"] = torch.from_numpy(ARRAYS["pos_embed"])[None]
-    folder = tmp_path / "trained_models" / "mocov3" / "offline-abc"
-    folder.mkdir(parents=True)
-    ckpt = folder / "mocov3-cifar10-offline-abc-ep=999.ckpt"
-    torch.save({"epoch": 999, "state_dict": {f"backbone.{k}": v for k, v in state.items()}},
-               ckpt)
-    (folder / "args.json").write_text(json.dumps(args))
+    ckpt = write_solo_checkpoint(tmp_path, state, args)
     # the config names simclr: the method comes from the args.json, as the backbone does
     net, _ = load_backbone(ckpt, compose_config(["data=cifar10", "method=simclr"]))
     assert isinstance(net, MoCoV3ViT)

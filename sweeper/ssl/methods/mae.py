@@ -74,15 +74,14 @@ class MAE(SSLMethod):
         self.mask_ratio = float(mask_ratio)
         self.norm_pix_loss = bool(norm_pix_loss)
         self.projector = nn.Identity()
-        # a tuple: nn.Module does not register it (the backbone is registered already)
         # solo-learn's MAE ViT (method mae's vit_*) comes initialised, its fixed position code
         # built in float64: lightly must not redraw either; another ViT gets lightly's MAE init
-        skip = "skip" if isinstance(backbone, MAEViT) else None
+        built = isinstance(backbone, MAEViT)
+        # a tuple: nn.Module does not register it (the backbone is registered already), so
+        # the encoder's own mask token, which encode() never inserts, is in no optimizer
         self._encoder = (MaskedVisionTransformerTIMM(
-            vit=backbone, weight_initialization=skip or "",
-            pos_embed_initialization=skip or "sincos"),)
-        # encode() only drops tokens, it never inserts the encoder's own mask token
-        self.encoder.mask_token.requires_grad_(False)
+            vit=backbone, weight_initialization="skip" if built else "",
+            pos_embed_initialization="skip" if built else "sincos"),)
         self.register_load_state_dict_pre_hook(_drop_duplicate_vit)
         patch = backbone.patch_embed.patch_size
         self.patch_size = int(patch[0] if isinstance(patch, tuple) else patch)
