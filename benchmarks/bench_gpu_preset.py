@@ -29,13 +29,13 @@ from typing import Any
 
 import torch
 
+from sweeper.config import compose_config
+from sweeper.ssl import train
+from sweeper.ssl.build import build_parts, checked_config
+from sweeper.study.settings import split_config
+
 
 def run_preset(experiment: str, epochs: int, overrides: list[str]) -> dict[str, Any]:
-    from sweeper.config import compose_config
-    from sweeper.ssl import train
-    from sweeper.ssl.build import build_parts, checked_config
-    from sweeper.study.settings import split_config
-
     cfg = compose_config([f"experiment={experiment}", f"max_epochs={epochs}",
                           "checkpoint.enabled=false", *overrides], config_name="sweep")
     train_cfg, _ = split_config(cfg)

@@ -26,13 +26,14 @@ from pathlib import Path
 
 import torch
 
+from sweeper.config import compose_config
+from sweeper.ssl import train
+from sweeper.ssl.data.datasets import build_dataset
+
 ROOT = Path(__file__).resolve().parents[2] / "shared" / "data" / "cifar10"
 
 
 def epoch_seconds(overrides: list[str], epochs: int) -> list[float]:
-    from sweeper.config import compose_config
-    from sweeper.ssl import train
-
     cfg = compose_config(["data=cifar10", f"data.train_path={ROOT}", "backbone=small_cnn",
                           "method=vicreg", "method_kwargs.proj_hidden_dim=1024",
                           "method_kwargs.proj_output_dim=1024", "scheduler.warmup_epochs=0",
@@ -52,9 +53,6 @@ def main() -> None:
     common = [f"data.fraction={args.fraction}", *args.overrides]
     with tempfile.TemporaryDirectory() as cache:
         started = time.perf_counter()
-        from sweeper.config import compose_config
-        from sweeper.ssl.data import build_dataset
-
         cfg = compose_config(["data=cifar10", f"data.train_path={ROOT}",
                               f"data.cache.dir={cache}"])
         build_dataset(cfg.data, "train")

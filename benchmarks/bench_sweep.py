@@ -37,29 +37,21 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+import bench_trials
 import optuna
-from omegaconf import DictConfig, OmegaConf
+from bench_trials import MAX_S, MIN_S
+from omegaconf import OmegaConf
 from optuna.trial import TrialState
+from sweep_crowd import crowd
 
 from sweeper.config import compose_config
 from sweeper.study.plan import SweepPlan, make_plan, open_study
+from sweeper.study.storage import open_storage
 from sweeper.study.worker import run_worker
 
 REPO = Path(__file__).resolve().parent.parent
 POSTGRES_URL = os.environ.get("RANKME_TEST_POSTGRES_URL",
                               "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-MIN_S, MAX_S = 0.2, 2.0
-
-
-def noop(cfg: DictConfig, run_dir: Path, on_monitor: Any = None) -> dict[str, Any]:
-    """A trial that does no training."""
-    return {"status": "completed", "rankme": float(cfg.optimizer.lr)}
-
-
-def sleep(cfg: DictConfig, run_dir: Path, on_monitor: Any = None) -> dict[str, Any]:
-    """A trial of MIN_S + (MAX_S - MIN_S) * lr seconds (lr in [0, 1])."""
-    time.sleep(MIN_S + (MAX_S - MIN_S) * float(cfg.optimizer.lr))
-    return {"status": "completed", "rankme": float(cfg.optimizer.lr)}
 
 
 def _plan(folder: Path, storage: str, n_trials: int, workers: int,
@@ -77,11 +69,11 @@ def _plan(folder: Path, storage: str, n_trials: int, workers: int,
 
 def _worker(plan: SweepPlan, fn_name: str, index: int) -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    run_worker(plan, globals()[fn_name], index)
+    run_worker(plan, getattr(bench_trials, fn_name), index)
 
 
 def _run(plan: SweepPlan, fn_name: str) -> tuple[float, optuna.Study]:
-    study = open_study(plan, create=True)
+    study = open_study(plan, create=True, storage=open_storage(plan.settings.storage))
     ctx = mp.get_context("spawn")
     procs = [ctx.Process(target=_worker, args=(plan, fn_name, i))
              for i in range(plan.settings.workers)]
@@ -217,8 +209,6 @@ def main() -> None:
     if "pruning" in sections and not args.skip_pruning:
         result["pruning"] = pruning(args.prune_epochs)
     if "crowd" in sections:
-        from sweep_crowd import crowd
-
         result["crowd"] = crowd(args.crowd_trials, args.crowd_workers,
                                 args.crowd_storages.split(","), POSTGRES_URL, _plan,
                                 args.proxy_connections)

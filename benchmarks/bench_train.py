@@ -30,19 +30,21 @@ import time
 from pathlib import Path
 from typing import Any
 
+import lightning as L
 import torch
+from lightly.models.utils import update_momentum
+from lightly.utils.scheduler import cosine_schedule
 from omegaconf import DictConfig
+
+from sweeper.config import compose_config
+from sweeper.ssl import train
+from sweeper.ssl.build import build_parts
+from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.optim import build_optimizer, lr_lambda
 
 
 def plain_loop(cfg: DictConfig, epochs: int) -> list[float]:
     """Seconds per epoch of a hand-written loop doing the project's work."""
-    import lightning as L
-    from lightly.models.utils import update_momentum
-    from lightly.utils.scheduler import cosine_schedule
-
-    from sweeper.ssl.build import build_parts
-    from sweeper.ssl.loader import EpochBatchSampler, make_loader
-    from sweeper.ssl.optim import build_optimizer, lr_lambda
 
     L.seed_everything(int(cfg.seed), verbose=False)
     parts = build_parts(cfg)
@@ -84,9 +86,6 @@ def plain_loop(cfg: DictConfig, epochs: int) -> list[float]:
 
 def project_loop(cfg: DictConfig, epochs: int, monitor: bool = False) -> dict[str, Any]:
     """``sweeper.ssl.train`` for ``epochs`` epochs; returns its metrics."""
-    from sweeper.config import compose_config
-    from sweeper.ssl import train
-
     del cfg  # recomposed with the run's switches, same values otherwise
     with tempfile.TemporaryDirectory() as tmp:
         run = compose_config([*OVERRIDES, f"max_epochs={epochs}",
@@ -105,8 +104,6 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="Hydra overrides of conf/train.yaml")
     args = parser.parse_args()
     OVERRIDES[:] = args.overrides
-
-    from sweeper.config import compose_config
 
     cfg = compose_config([*args.overrides, f"max_epochs={args.epochs}"])
     batch = int(cfg.optimizer.batch_size)

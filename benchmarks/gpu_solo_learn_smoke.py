@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from sweeper.cli import main  # noqa: E402
 from sweeper.ssl.methods import METHODS  # noqa: E402
-from tests.ssl.solo_learn_cifar import METHODS as SOLO_CIFAR  # noqa: E402
+from tests.ssl.solo_learn_cifar import CONFIGS as SOLO_CIFAR  # noqa: E402
 from tests.ssl.solo_learn_cifar import config  # noqa: E402
 
 

@@ -21,6 +21,7 @@ private memory each, ~20 GB together; forked ones share those pages.
 
 from __future__ import annotations
 
+import json
 import logging
 import multiprocessing as mp
 import os
@@ -36,6 +37,7 @@ from typing import Any
 
 import optuna
 import sqlalchemy
+from bench_trials import noop
 from optuna.trial import TrialState
 
 from sweeper.study.optuna_adapter import rdb_engine
@@ -61,8 +63,6 @@ def _crowd_worker(plan: SweepPlan, index: int, log_path: str) -> None:
     os.dup2(fd, 2)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr, force=True)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from bench_sweep import noop
-
     try:
         run_worker(plan, noop, index)
     except BaseException:
@@ -129,12 +129,12 @@ def _errors(log_dir: Path) -> tuple[dict[str, int], str]:
 
 def _run_crowd(plan: SweepPlan, log_dir: Path, pg_url: str | None) -> dict[str, Any]:
     s = plan.settings
-    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    storage = open_storage(s.storage)
     study = open_study(plan, create=True, storage=storage)
     if isinstance(storage, optuna.storages.RDBStorage):
         rdb_engine(storage).dispose()  # this process holds no connection while workers run
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sweeper.study.worker", "sweeper.study.proxy_client", "optuna"])
+    ctx.set_forkserver_preload(["sweeper.study.worker", "sweeper.study.storage.proxy", "optuna"])
     procs = [ctx.Process(target=_crowd_worker, args=(plan, i, str(log_dir / f"worker_{i}.log")))
              for i in range(s.workers)]
     peaks = _Peaks(pg_url, "test")
@@ -176,8 +176,6 @@ def crowd(trials: int, workers: int, storages: list[str], postgres_url: str,
 
     ``make_plan(folder, url, n_trials, workers)`` builds the benchmark's plan.
     """
-    import json
-
     rows = []
     for backend in storages:
         if backend not in ("sqlite", "postgresql", "proxy"):
@@ -194,7 +192,7 @@ def crowd(trials: int, workers: int, storages: list[str], postgres_url: str,
             else:
                 plan = make_plan(folder, postgres_url, trials, workers)
                 with start_proxy(postgres_url, host="127.0.0.1", port=0, heartbeat_s=20,
-                                 max_retries=plan.settings.max_retries,
+                                 max_retries=plan.settings.storage.max_retries,
                                  max_connections=max_connections, threads=2 * workers + 8,
                                  log_path=folder / "proxy.log") as proxy:
                     plan = make_plan(folder, proxy.url, trials, workers, plan.settings.study_name)

@@ -1,7 +1,8 @@
 """The ``rankme-sweeper`` command: picks the subcommand, hands the rest to its module.
 
-Each subcommand is a module of :mod:`sweeper.commands`, imported only when it runs (``score``
-does not pay for Hydra, ``status`` not for Lightning).
+Each subcommand is a module of :mod:`sweeper.commands`, imported by name only when it runs
+(``score`` does not pay for Hydra, ``status`` not for Lightning, ``--help`` for none of them);
+the usage reads the table :data:`sweeper.commands.SUBCOMMANDS`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ import sys
 import textwrap
 import warnings
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as dist_version
 from typing import TextIO
 
 from sweeper.commands import SUBCOMMANDS
@@ -20,9 +23,6 @@ __all__ = ["main", "version"]
 
 def version() -> str:
     """The installed package's version (``rankme-sweeper --version``)."""
-    from importlib.metadata import PackageNotFoundError
-    from importlib.metadata import version as dist_version
-
     try:
         return dist_version("rankme-sweeper")
     except PackageNotFoundError:  # run from a source tree that was never installed
@@ -34,10 +34,9 @@ def _usage() -> str:
              "self-supervised learning (JE-SSL), driven by RankMe.", "",
              "usage: rankme-sweeper SUBCOMMAND [args]", "       rankme-sweeper --version",
              "", "subcommands:"]
-    for name in SUBCOMMANDS:
-        command = importlib.import_module(f"sweeper.commands.{name}")
-        lines.append(f"  {name:<8} {command.SUMMARY}")
-        lines += textwrap.wrap(command.OPTIONS, 79, initial_indent=" " * 13,
+    for name, command in SUBCOMMANDS.items():
+        lines.append(f"  {name:<8} {command.summary}")
+        lines += textwrap.wrap(command.options, 79, initial_indent=" " * 13,
                                subsequent_indent=" " * 13, break_on_hyphens=False)
     lines += ["", "rankme-sweeper SUBCOMMAND --help shows a subcommand's config and options.",
               "Hydra subcommands take Hydra's flags (--cfg job, --config-dir DIR, --info,",
@@ -60,8 +59,10 @@ def main(argv: Sequence[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     warnings.showwarning = _one_line_warning
-    command = importlib.import_module(f"sweeper.commands.{name}")
-    code: int = command.main(rest)
+    if SUBCOMMANDS[name].config is None:  # it parses its own line
+        code: int = importlib.import_module(f"sweeper.commands.{name}").main(rest)
+    else:
+        code = importlib.import_module("sweeper.commands.hydra_app").run_app(name, rest)
     return code
 
 

@@ -3,22 +3,27 @@
 Configs are data (``conf/*.yaml``); this module only finds them, composes them, completes a
 foreign (solo-learn) config with our defaults, and turns composition errors into one-line
 messages that name the bad key or value and the nearest valid ones (:func:`explain`, which
-every subcommand's errors go through).
+every subcommand's errors go through). Completing composes our defaults once per process
+for each choice of groups (:func:`complete_config` keeps them), so checking a config twice,
+or every point of a search space, costs no second Hydra composition.
 """
 
 from __future__ import annotations
 
-import difflib
+import copy
 import importlib.resources
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.errors import HydraException, OverrideParseException
 from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from sweeper.schema import ConfigError, did_you_mean, unknown_choice
 
 __all__ = [
     "CONF_DIR",
@@ -29,7 +34,6 @@ __all__ = [
     "config_keys",
     "explain",
     "group_choices",
-    "nearest",
 ]
 
 
@@ -52,18 +56,9 @@ GROUP_KEYS = {"method": "method", "backbone": "backbone.name", "data": "data.dat
               "optimizer": "optimizer.name"}
 
 
-class ConfigError(ValueError):
-    """A bad config: unknown key, unknown choice, or a value out of range."""
-
-
 def group_choices(group: str, conf_dir: Path = CONF_DIR) -> list[str]:
     """Names of the options of a config group (the yaml files under ``conf_dir/group``)."""
     return sorted(p.stem for p in (conf_dir / group).glob("*.yaml"))
-
-
-def nearest(word: str, candidates: Sequence[str], n: int = 3) -> list[str]:
-    """Up to ``n`` candidates closest to ``word`` (difflib ratio), best first."""
-    return difflib.get_close_matches(word, list(candidates), n=n, cutoff=0.5)
 
 
 def config_keys(cfg: DictConfig | ListConfig, prefix: str = "") -> Iterator[str]:
@@ -134,25 +129,24 @@ def explain(exc: BaseException, config_name: str = "train", config_dir: Path = C
         key = match.group(1)
         full = re.search(r"full_key: (\S+)", text)
         full_key = full.group(1) if full else key
-        keys = _base_keys(config_name, config_dir, search_dirs)
-        close = nearest(full_key, keys) or nearest(key, [k.rsplit(".", 1)[-1] for k in keys])
-        hint = f"; did you mean: {', '.join(close)}?" if close else ""
-        return f"unknown config key '{full_key}'{hint} (add a new key with +{full_key}=...)"
+        return (f"{_unknown_key(full_key, _base_keys(config_name, config_dir, search_dirs))}"
+                f" (add a new key with +{full_key}=...)")
     match = re.search(r"Could not find '([^']+)/([^'/]+)'", text)
     if match:
         group, option = match.groups()
         label = "dataset" if group == "data" else group
         choices = _listed_options(str(exc), group) or group_choices(group, config_dir)
-        return _unknown_choice(label, option, choices)
+        return unknown_choice(label, option, choices)
     if isinstance(exc, OverrideParseException):
         return f"cannot parse override {exc.override!r}: {exc.message.splitlines()[0]}"
     return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
-def _unknown_choice(group: str, value: object, choices: Sequence[str]) -> str:
-    close = nearest(str(value), choices, n=1)
-    hint = f" (did you mean {close[0]}?)" if close else ""
-    return f"unknown {group} {value!r}{hint}; choose one of: {', '.join(choices)}"
+def _unknown_key(full_key: str, keys: Sequence[str]) -> str:
+    """An unknown dotted key and the nearest known ones (else those nearest its last part)."""
+    hint = did_you_mean(full_key, keys, n=3) or did_you_mean(
+        full_key.rsplit(".", 1)[-1], [k.rsplit(".", 1)[-1] for k in keys], n=3)
+    return f"unknown config key '{full_key}'{hint}"
 
 
 def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
@@ -178,6 +172,13 @@ def compose_config(overrides: Sequence[str] = (), config_name: str = "train",
     return cfg
 
 
+@lru_cache(maxsize=64)
+def _defaults(overrides: tuple[str, ...], conf_dir: Path) -> DictConfig:
+    """``train`` composed with these group choices: once per process (a failed composition
+    is not kept, it raises again)."""
+    return compose_config(overrides, config_dir=conf_dir)
+
+
 def complete_config(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> DictConfig:
     """Return ``cfg`` filled up with our defaults where it is a foreign, partial config.
 
@@ -195,11 +196,12 @@ def complete_config(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> DictConfig:
         value = OmegaConf.select(cfg, key, default=None)
         if value is not None:
             overrides.append(f"{group}={value}")
-    base = compose_config(overrides, config_dir=conf_dir)
+    defaults = _defaults(tuple(overrides), conf_dir)
+    if set(config_keys(defaults)) <= set(config_keys(cfg)):
+        return cfg
+    base = copy.deepcopy(defaults)  # the kept composition stays as composed
     # any backbone.kwargs key may come, as in solo-learn: the backbone's builder names a bad one
     OmegaConf.set_struct(base.backbone.kwargs, False)
-    if set(config_keys(base)) <= set(config_keys(cfg)):
-        return cfg
     foreign = OmegaConf.create(OmegaConf.to_container(cfg, resolve=False))
     if "augmentations" in foreign and foreign.augmentations:
         base.augmentations = foreign.augmentations  # a list replaces ours whole
@@ -207,9 +209,7 @@ def complete_config(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> DictConfig:
         merged = OmegaConf.merge(base, foreign)
     except Exception as exc:  # omegaconf raises ConfigKeyError etc.
         key = getattr(exc, "full_key", None) or str(exc).split("'")[1]
-        close = nearest(str(key), list(config_keys(base)))
-        hint = f"; did you mean: {', '.join(close)}?" if close else ""
-        raise ConfigError(f"unknown config key '{key}'{hint}") from None
+        raise ConfigError(_unknown_key(str(key), list(config_keys(base)))) from None
     assert isinstance(merged, DictConfig)
     OmegaConf.set_struct(merged, True)
     return merged
@@ -222,5 +222,5 @@ def check_choices(cfg: DictConfig, conf_dir: Path = CONF_DIR) -> None:
         value = OmegaConf.select(cfg, key, default=None, throw_on_missing=False)
         choices = group_choices(group, conf_dir)
         if value is not None and str(value) not in choices:
-            raise ConfigError(_unknown_choice(group if group != "data" else "dataset",
-                                              value, choices))
+            raise ConfigError(unknown_choice(group if group != "data" else "dataset",
+                                             value, choices))

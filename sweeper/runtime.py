@@ -8,9 +8,6 @@ thread.
 Why one thread for small problems: on a small matrix, torch's intra-op threads cost more in
 hand-offs than they save, and on a shared machine they turn a 50 ms L-BFGS fit into seconds
 (measured: a 560 x 64 probe fit, 1 thread 0.05 s vs 2 busy threads 0.6-2.7 s).
-
-torch is imported inside the functions that need it: the launcher reads this module too and
-must stay quick to start.
 """
 
 from __future__ import annotations
@@ -19,10 +16,9 @@ import logging
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    import torch
+import lightning.pytorch  # noqa: F401  (adds its log handler on import: see _lightning_logs_once)
+import torch
 
 __all__ = [
     "SMALL_PROBLEM_VALUES",
@@ -82,9 +78,8 @@ def setup_process() -> None:
 
 def _lightning_logs_once() -> None:
     """Lightning's log lines reach a worker's log once, through the root logger's handlers
-    (Lightning adds its own handler too, which doubled every line), without its ads."""
-    import lightning.pytorch  # noqa: F401  (adds its handler on import: remove it after)
-
+    (Lightning adds its own handler too, which doubled every line, when this module imports
+    it), without its ads."""
     for name in ("lightning", "lightning.pytorch", "lightning.fabric", "torchmetrics"):
         logger = logging.getLogger(name)
         for handler in list(logger.handlers):
@@ -106,8 +101,6 @@ def set_torch_threads(requested: int | None = None) -> None:
     imported before the budget was known); torch's default otherwise."""
     threads = _positive_int(str(requested)) if requested else cpu_budget()
     if threads is not None:
-        import torch
-
         torch.set_num_threads(threads)
 
 
@@ -120,8 +113,6 @@ def worker_index(env: Mapping[str, str] | None = None) -> int:
 @contextmanager
 def threads_for(n_values: int, device: torch.device) -> Iterator[None]:
     """Run the block on one CPU thread when the problem is small (and on CPU)."""
-    import torch
-
     if device.type != "cpu" or n_values >= SMALL_PROBLEM_VALUES:
         yield
         return

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
 from omegaconf import OmegaConf
 
+import sweeper.config as config
 from sweeper.config import CONF_DIR, ConfigError, complete_config, compose_config, group_choices
 
 SOLO = Path(__file__).resolve().parent / "ssl" / "solo_learn" / "vicreg.yaml"
@@ -78,3 +80,17 @@ def test_a_foreign_file_with_an_unknown_key_is_refused() -> None:
 def test_the_conf_dir_is_the_repos_top_level_conf() -> None:
     assert CONF_DIR == Path(__file__).resolve().parent.parent / "conf"
     assert (CONF_DIR / "train.yaml").is_file()
+
+
+def test_completing_composes_our_defaults_once_per_choice_of_groups(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    conf = shutil.copytree(CONF_DIR, tmp_path / "conf")  # a folder no other test completed from
+    composed = []
+    compose = config.compose
+    monkeypatch.setattr(config, "compose", lambda **kw: composed.append(kw) or compose(**kw))
+    solo = OmegaConf.load(SOLO)
+    del solo["defaults"], solo["hydra"]
+    first = complete_config(solo, conf_dir=conf)
+    assert complete_config(first, conf_dir=conf) is first  # complete: returned as is
+    assert complete_config(solo, conf_dir=conf) == first
+    assert len(composed) == 1

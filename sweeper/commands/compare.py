@@ -10,19 +10,30 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.commands.hydra_app import run_app
+from sweeper.metrics.registry import SELECTING
+from sweeper.oracle.compare import (
+    build_report_data,
+    evaluate_trial,
+    oracle_attrs,
+    trial_row,
+)
+from sweeper.oracle.compare_settings import read_compare
+from sweeper.oracle.downstream import downstream_datasets
+from sweeper.oracle.evaluate import OracleSettings
+from sweeper.oracle.splits import LabelError
+from sweeper.report import write_report
+from sweeper.study.optuna_adapter import set_finished_trial_user_attrs
+from sweeper.study.storage import StorageSettings, mask_url
+from sweeper.study.trial_runs import load_existing_study, load_trial_runs, study_folder
 
-__all__ = ["OPTIONS", "SUMMARY", "main", "run_compare"]
+__all__ = ["run", "run_compare"]
 
-SUMMARY = "oracle evaluation + selection comparison -> report"
-OPTIONS = ("the sweep's overrides (sweep.study_name=NAME sweep.storage=URL) and "
-           "compare.metrics=[...] compare.per_axis=true compare.output_dir=DIR")
 Echo = Callable[[str], None]
 
 
@@ -35,32 +46,17 @@ def run_compare(cfg: DictConfig, echo: Echo = print) -> dict[str, Path]:
     Raises:
         ValueError: for a missing study, no usable trial, missing labels, bad settings.
     """
-    from sweeper.oracle.compare import (
-        build_report_data,
-        evaluate_trial,
-        oracle_attrs,
-        trial_row,
-    )
-    from sweeper.oracle.compare_settings import read_compare
-    from sweeper.oracle.downstream import downstream_datasets
-    from sweeper.oracle.evaluate import OracleSettings
-    from sweeper.oracle.selection import METRIC_DIRECTIONS
-    from sweeper.oracle.splits import LabelError
-    from sweeper.report import write_report
-    from sweeper.study.optuna_adapter import set_finished_trial_user_attrs
-    from sweeper.study.storage import mask_url
-    from sweeper.study.trial_runs import load_existing_study, load_trial_runs, study_folder
-
     cc = read_compare(cfg.compare)
     settings = OracleSettings.from_config(dataclasses.asdict(cc.probe))
     metrics = [str(m) for m in cc.metrics]
-    unknown = set(metrics) - set(METRIC_DIRECTIONS)
+    unknown = set(metrics) - set(SELECTING)
     if unknown:
         raise ValueError(f"compare.metrics: unknown {sorted(unknown)}; known: "
-                         f"{', '.join(METRIC_DIRECTIONS)}")
+                         f"{', '.join(SELECTING)}")
     downstream_datasets("<in-domain>", list(cc.ood))  # bad entries fail before any work
-    study, storage = load_existing_study(str(cfg.sweep.storage), str(cfg.sweep.study_name),
-                                         int(cfg.sweep.heartbeat_s), int(cfg.sweep.max_retries))
+    where = StorageSettings.parse(str(cfg.sweep.storage), heartbeat_s=int(cfg.sweep.heartbeat_s),
+                                  max_retries=int(cfg.sweep.max_retries))
+    study, storage = load_existing_study(where, str(cfg.sweep.study_name))
     runs = load_trial_runs(study)
     usable = [r for r in runs if r.skipped is None]
     skipped = [r for r in runs if r.skipped is not None]
@@ -106,12 +102,7 @@ def run_compare(cfg: DictConfig, echo: Echo = print) -> dict[str, Path]:
     return write_report(data, folder, echo=echo)
 
 
-def _compare(cfg: DictConfig) -> int:
+def run(cfg: DictConfig) -> int:
+    """Evaluates the study's trials and writes the report (bad input: exit 2)."""
     run_compare(cfg)
     return 0
-
-
-def main(argv: Sequence[str]) -> int:
-    """Evaluates the study's trials and writes the report; 2 for bad input."""
-    return run_app("compare", argv, _compare, config_name="compare", summary=SUMMARY,
-                   options=OPTIONS, quiet=True)

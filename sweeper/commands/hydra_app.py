@@ -10,6 +10,7 @@ line and exit code 2 (:data:`USAGE_ERROR`), never a traceback.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import shutil
@@ -25,20 +26,27 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from sweeper.commands import SUBCOMMANDS
 from sweeper.config import CONF_DIR, explain
+from sweeper.study.storage import mask_secrets
 
-__all__ = ["QUIET", "USAGE_ERROR", "Task", "flags_first", "run_app", "split_argv"]
+__all__ = ["QUIET", "USAGE_ERROR", "VALUE_FLAGS", "Task", "flags_first", "run_app",
+           "split_argv"]
 
 USAGE_ERROR = 2
 Task = Callable[[DictConfig], int]
 # For commands that only read (status, compare): no run dir, no log files, no .hydra/.
 QUIET = ("hydra.output_subdir=null", "hydra.run.dir=.", "hydra/job_logging=none",
          "hydra/hydra_logging=none")
-# Hydra flags that take a value (``--info`` only optionally).
-_VALUE_FLAGS = {"--config-dir", "-cd", "--config-path", "-cp", "--config-name", "-cn", "--cfg",
-                "-c", "--package", "-p", "--info", "-i", "--shell-completion", "-sc",
-                "--experimental-rerun"}
-_HELP_FLAGS = ("-h", "--help", "--hydra-help")
+# Hydra's flags that take a value, long name -> short name (``--info`` takes one only
+# optionally). Hydra builds its parser in a private module (hydra._internal.utils), so the
+# table is written here once; tests/commands/test_hydra_flags.py holds it to that parser.
+VALUE_FLAGS: dict[str, str | None] = {
+    "--cfg": "-c", "--package": "-p", "--config-path": "-cp", "--config-name": "-cn",
+    "--config-dir": "-cd", "--info": "-i", "--experimental-rerun": None}
+# every spelling of a value flag -> its long name
+_LONG = {**{long: long for long in VALUE_FLAGS},
+         **{short: long for long, short in VALUE_FLAGS.items() if short}}
 # Hydra's --help, with our lines (printed by run_app) instead of "<app> is powered by Hydra".
 _HELP_OVERRIDES = ("hydra.help.header=", "hydra.help.footer='Hydra flags: --cfg job (print the "
                    "config), --config-dir DIR (a folder of your own configs), --info, "
@@ -54,8 +62,8 @@ def split_argv(argv: Sequence[str]) -> tuple[list[str], list[str]]:
         arg = args.pop(0)
         if arg.startswith("-"):
             flags.append(arg)
-            if arg in _VALUE_FLAGS and args and not args[0].startswith("-") \
-                    and (arg not in ("--info", "-i") or "=" not in args[0]):
+            if arg in _LONG and args and not args[0].startswith("-") \
+                    and (_LONG[arg] != "--info" or "=" not in args[0]):
                 flags.append(args.pop(0))
         else:
             overrides.append(arg)
@@ -70,12 +78,11 @@ def flags_first(argv: Sequence[str]) -> list[str]:
 
 def _flag_values(args: Sequence[str]) -> dict[str, str]:
     """``--config-path``, ``--config-name``, ``--config-dir`` values (long names as keys)."""
-    names = {"-cp": "--config-path", "-cn": "--config-name", "-cd": "--config-dir"}
     found: dict[str, str] = {}
     for i, arg in enumerate(args):
         flag, eq, value = arg.partition("=")
-        flag = names.get(flag, flag)
-        if flag in names.values():
+        flag = _LONG.get(flag, flag)
+        if flag in ("--config-path", "--config-name", "--config-dir"):
             found[flag] = value if eq else (args[i + 1] if i + 1 < len(args) else "")
     return found
 
@@ -86,7 +93,7 @@ def _absolute_config_path(args: list[str]) -> list[str]:
     out = list(args)
     for i, arg in enumerate(out):
         flag, eq, value = arg.partition("=")
-        if flag not in ("--config-path", "-cp"):
+        if _LONG.get(flag) != "--config-path":
             continue
         if eq and value and not value.startswith("pkg://"):
             out[i] = f"{flag}={Path(value).expanduser().resolve()}"
@@ -97,8 +104,6 @@ def _absolute_config_path(args: list[str]) -> list[str]:
 
 def _masked(text: str, overrides: Sequence[str], cfg: DictConfig | None = None) -> str:
     """``text`` without the password of any storage URL given or configured."""
-    from sweeper.study.storage import mask_secrets  # imports torch: only on this path
-
     urls = [o.partition("=")[2] for o in overrides if "://" in o]
     if cfg is not None:
         urls.append(str(OmegaConf.select(cfg, "sweep.storage", default="",
@@ -145,27 +150,30 @@ def _own_logging() -> Iterator[None]:
         root.setLevel(level)
 
 
-def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
-            summary: str = "", options: str = "", quiet: bool = False,
-            relaunch: bool = False) -> int:
-    """Runs ``task`` on the config Hydra composes from ``conf/<config_name>.yaml`` and
-    ``argv`` (Hydra flags and overrides, in any order).
+def _task_of(name: str) -> Task:
+    """The subcommand's work: ``run`` of its module, imported only now that Hydra runs it."""
+    task: Task = importlib.import_module(f"sweeper.commands.{name}").run
+    return task
+
+
+def run_app(name: str, argv: Sequence[str]) -> int:
+    """Runs the Hydra subcommand ``name`` (its row of :data:`~sweeper.commands.SUBCOMMANDS`)
+    on the config Hydra composes from ``conf/<config>.yaml`` and ``argv`` (Hydra flags and
+    overrides, in any order): ``run(cfg)`` of ``sweeper.commands.<name>``, whose
+    ``ValueError`` is a bad input (exit 2).
 
     Args:
-        name: the subcommand (the job's name: ``train.log``, ``--help``'s title).
+        name: the subcommand (the job's name: ``train.log``, ``--help``'s title; its
+            summary and main options head ``--help``).
         argv: the command line after the subcommand.
-        task: returns the exit code; a ``ValueError`` it raises is a bad input (exit 2).
-        config_name: the primary config.
-        summary: one line printed above Hydra's ``--help``.
-        options: the subcommand's main options, printed below ``summary``.
-        quiet: no run dir, log files or ``.hydra/`` (commands that only read).
-        relaunch: while ``task`` runs, ``sys.argv`` re-runs this command (``train``: what
-            Lightning's ``strategy=ddp`` starts for each other rank).
 
     Returns:
         The task's exit code; 0 for ``--cfg``, ``--info`` and ``--help``; 2 for a bad
         override, key, group option, flag or input.
     """
+    command = SUBCOMMANDS[name]
+    config_name, quiet, relaunch = command.config, command.quiet, command.relaunch
+    assert config_name is not None, f"{name} is not a Hydra subcommand"
     flags, overrides = split_argv(argv)
     flags = _absolute_config_path(flags)
     extra = [] if any(o.startswith("hydra.job.name=") for o in overrides) else [
@@ -173,10 +181,9 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
     extra += list(QUIET) if quiet else []
     if any(f in ("-h", "--help") for f in flags):
         extra += [f"hydra.help.app_name=rankme-sweeper {name}", *_HELP_OVERRIDES]
-        print(f"rankme-sweeper {name}: {summary}" if summary else f"rankme-sweeper {name}")
+        print(f"rankme-sweeper {name}: {command.summary}")
         print("  (rankme-sweeper: label-free hyperparameter search for JE-SSL, by RankMe)")
-        if options:
-            print(f"  main options: {options}")
+        print(f"  main options: {command.options}")
     code = {"value": 0}
     run_dirs: list[Path] = []
 
@@ -186,6 +193,7 @@ def run_app(name: str, argv: Sequence[str], task: Task, *, config_name: str,
         if relaunch:  # Hydra has read its argv; Lightning's DDP launcher starts the other
             # ranks with sys.argv (this interpreter, -m <module> or argv[0], then argv[1:])
             sys.argv = [saved_argv[0], name, *flags, *extra, *overrides]
+        task = _task_of(name)
         try:
             code["value"] = task(cfg)
         except OmegaConfBaseException as err:  # e.g. ${oc.env:VAR} of an unset variable

@@ -11,15 +11,18 @@ import json
 import sys
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
+from tqdm import tqdm
+
+from sweeper.config import compose_config
 from sweeper.metrics.embedding_files import SUPPORTED_SUFFIXES, accumulate_files, open_embeddings
 from sweeper.metrics.measures import finite_or_none, spectral_metrics
 from sweeper.metrics.registry import SPECTRAL
+from sweeper.ssl.features import extract_features
+from sweeper.ssl.features import save_features as write
 
-__all__ = ["OPTIONS", "SUMMARY", "main", "score_checkpoint", "score_path"]
-
-SUMMARY = "label-free metrics of embeddings (.npy .npz .pt .safetensors)"
-OPTIONS = "PATH [--json] | CKPT data=NAME [--save-features DIR]"
+__all__ = ["main", "score_checkpoint", "score_path"]
 
 
 def score_path(path: str, show_progress: bool = False) -> dict[str, object]:
@@ -33,8 +36,6 @@ def score_path(path: str, show_progress: bool = False) -> dict[str, object]:
     started = time.perf_counter()
     bar = None
     if show_progress:
-        from tqdm import tqdm
-
         bar = tqdm(total=total, unit="rows", desc="scoring", file=sys.stderr, leave=False)
     try:
         acc = accumulate_files(shards, progress=bar.update if bar else None)
@@ -66,12 +67,6 @@ def score_checkpoint(path: str, overrides: Sequence[str] = (),
     Raises:
         ValueError: for a bad config, an unreadable or code-carrying checkpoint, or data.
     """
-    from pathlib import Path
-
-    from sweeper.config import compose_config
-    from sweeper.ssl.features import extract_features
-    from sweeper.ssl.features import save_features as write
-
     started = time.perf_counter()
     cfg = compose_config(list(overrides))
     splits = ("train", "val", "test") if save_features else ("train",)

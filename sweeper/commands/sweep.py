@@ -13,96 +13,59 @@ import dataclasses
 import os
 import socket
 import time
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
-from urllib.parse import quote
 
 from omegaconf import DictConfig, OmegaConf
 from rich.console import Console
 
-from sweeper.commands.hydra_app import run_app
 from sweeper.commands.status import table_console
+from sweeper.study.launch_local import launch_local
+from sweeper.study.launch_slurm import launch_slurm
+from sweeper.study.plan import SweepPlan, make_plan, open_study
+from sweeper.study.proxy_server import start_proxy
+from sweeper.study.settings import LocalLauncher, SlurmLauncher, read_launcher
+from sweeper.study.slots import count_trials
+from sweeper.study.status import print_status
+from sweeper.study.storage import open_storage
+from sweeper.study.train_fn import check_train_fn
 
-if TYPE_CHECKING:  # the study modules import torch: loaded when a sweep runs, not for --help
-    from sweeper.study.plan import SweepPlan
-    from sweeper.study.settings import LocalLauncher, SlurmLauncher
-
-__all__ = ["OPTIONS", "SUMMARY", "main"]
-
-SUMMARY = "create or continue a study; run its workers until n_trials are done"
-OPTIONS = ("space=NAME experiment=NAME sweep.n_trials=N sweep.workers=N "
-           "sweep.objective=METRIC sweep.storage=URL sweep.study_name=NAME launcher=local|slurm")
-
-
-PASSWORD_ENV = "RANKME_SWEEPER_STORAGE_PASSWORD"
+__all__ = ["run"]
 
 
-def _storage_for_workers(cfg: DictConfig, resolved_url: str) -> str:
-    """The storage URL written for workers, holding no password: left as ``${oc.env:...}``
-    when it reads its password from the environment; else the password moves into
-    :data:`PASSWORD_ENV` of this process, which local workers inherit and sbatch exports,
-    and the URL reads it from there. No file the project writes holds it."""
-    raw = OmegaConf.to_container(cfg.sweep, resolve=False)
-    assert isinstance(raw, dict)
-    if "${oc.env:" in str(raw["storage"]):
-        return str(raw["storage"])
-    from sqlalchemy.engine import make_url
-
-    try:
-        url = make_url(resolved_url)
-    except Exception:  # not an SQLAlchemy URL: nothing to hide (the storage check names it)
-        return resolved_url
-    if not url.password:
-        return resolved_url
-    os.environ[PASSWORD_ENV] = quote(str(url.password), safe="")  # make_url decodes it
-    token = "RANKMESWEEPERPASSWORD"
-    return url.set(password=token).render_as_string(hide_password=False).replace(
-        token, f"${{oc.env:{PASSWORD_ENV}}}")
-
-
-def _sweep(cfg: DictConfig) -> int:
-    from sweeper.study.plan import make_plan
-    from sweeper.study.proxy_server import start_proxy
-    from sweeper.study.settings import LocalLauncher, SlurmLauncher, read_launcher
-    from sweeper.study.storage import mask_url
-    from sweeper.study.trial import check_train_fn
-
+def run(cfg: DictConfig) -> int:
+    """Creates or continues the study and runs its workers; 0 when it holds
+    ``sweep.n_trials`` finished trials, 1 when not yet (bad input: exit 2)."""
     plan = make_plan(cfg)
     s = plan.settings
     check_train_fn(s.train_fn)  # workers import it before they ask for a trial
-    launcher = read_launcher(cfg.launcher)
-    proxy = s.storage_proxy
+    launcher = read_launcher(cfg.launcher, s)  # with its rules across both blocks
+    proxy = s.storage.proxy
     if proxy is None:
-        return _run(cfg, plan, launcher, _storage_for_workers(cfg, s.storage))
+        written = OmegaConf.to_container(cfg.sweep, resolve=False)
+        assert isinstance(written, dict)
+        worker_url, env = s.storage.for_workers(str(written["storage"]))
+        os.environ.update(env)  # local workers inherit it, sbatch exports it
+        return _run_workers(cfg, plan, launcher, worker_url)
     local = isinstance(launcher, LocalLauncher)
-    if isinstance(launcher, SlurmLauncher) and not launcher.wait:
-        raise ValueError("sweep.storage_proxy.enabled=true needs launcher.wait=true: the proxy "
-                         "runs as long as the sweep command, and the jobs need it to the end")
     # Slurm's compute nodes reach this machine by its name, not by the loopback address.
     host = proxy.host or ("127.0.0.1" if local else socket.getfqdn())
-    with start_proxy(s.storage, host=host, port=proxy.port, heartbeat_s=s.heartbeat_s,
-                     max_retries=s.max_retries, max_connections=proxy.max_connections,
+    with start_proxy(s.storage.url, host=host, port=proxy.port,
+                     heartbeat_s=s.storage.heartbeat_s, max_retries=s.storage.max_retries,
+                     max_connections=proxy.max_connections,
                      threads=max(32, 2 * s.workers + 8),  # a waiting lock request holds one
                      log_path=s.dir / "storage_proxy.log") as running:
         Console(stderr=True, soft_wrap=True).print(
-            f"storage proxy {running.url} in front of {mask_url(s.storage)} (at most "
+            f"storage proxy {running.url} in front of {s.storage.masked} (at most "
             f"{proxy.max_connections} connections; log {running.log_path})")
-        proxied = dataclasses.replace(plan, settings=dataclasses.replace(s, storage=running.url))
-        return _run(cfg, proxied, launcher, running.url)
+        proxied = dataclasses.replace(plan, settings=dataclasses.replace(
+            s, storage=s.storage.through_proxy(running.url)))
+        return _run_workers(cfg, proxied, launcher, running.url)
 
 
-def _run(cfg: DictConfig, plan: SweepPlan, launcher: LocalLauncher | SlurmLauncher,
+def _run_workers(cfg: DictConfig, plan: SweepPlan, launcher: LocalLauncher | SlurmLauncher,
          worker_storage: str) -> int:
     """Creates or continues the plan's study and runs its workers on ``worker_storage``."""
-    from sweeper.study.launch_local import launch_local
-    from sweeper.study.plan import open_study
-    from sweeper.study.settings import LocalLauncher
-    from sweeper.study.slots import count_trials
-    from sweeper.study.status import print_status
-    from sweeper.study.storage import open_storage
-
     s = plan.settings
-    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    storage = open_storage(s.storage)
     study = open_study(plan, create=True, storage=storage)
     counts = count_trials(study)
     console = Console(stderr=True, soft_wrap=True)  # a path in a log file stays whole
@@ -122,25 +85,16 @@ def _run(cfg: DictConfig, plan: SweepPlan, launcher: LocalLauncher | SlurmLaunch
         # More workers than missing trials would only start up and find nothing to do.
         workers = min(s.workers, s.n_trials - counts.finished)
         if isinstance(launcher, LocalLauncher):
-            launch_local(plan, config_path, float(launcher.refresh_s), console, workers)
+            launch_local(plan, study, config_path, float(launcher.refresh_s), console, workers)
         else:
-            from sweeper.study.launch_slurm import launch_slurm
-
-            launch_slurm(plan, {str(k): v for k, v in resolved.items()}, launcher, console,
-                         workers)
+            launch_slurm(plan, study, {str(k): v for k, v in resolved.items()}, launcher,
+                         console, workers)
             if not launcher.wait:
                 return 0
-    print_status(study, s.storage, table_console())
+    print_status(study, s.storage.masked, table_console())
     counts = count_trials(study)
     if counts.finished < s.n_trials:
         console.print(f"the study holds {counts.finished}/{s.n_trials} finished trials; "
                       "run the same command again to continue")
         return 1
     return 0
-
-
-def main(argv: Sequence[str]) -> int:
-    """Creates or continues the study and runs its workers; 0 when it holds
-    ``sweep.n_trials`` finished trials, 1 when not yet, 2 for bad input."""
-    return run_app("sweep", argv, _sweep, config_name="sweep", summary=SUMMARY,
-                   options=OPTIONS)

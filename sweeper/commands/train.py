@@ -9,18 +9,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Sequence
 from pathlib import Path
 
+from hydra.core.hydra_config import HydraConfig
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.commands.hydra_app import run_app
+from sweeper.metrics.run_record import Divergence, RunRecord
+from sweeper.ssl.train import train
 
-__all__ = ["OPTIONS", "SUMMARY", "main"]
-
-SUMMARY = "one JE-SSL training run (Hydra overrides) -> run dir, metrics.json"
-OPTIONS = ("method=NAME backbone=NAME data=NAME optimizer=NAME max_epochs=N "
-           "optimizer.lr=X seed=N accelerator=cpu|gpu hydra.run.dir=DIR")
+__all__ = ["run"]
 
 
 def _rounded(value: object) -> str:
@@ -28,12 +26,9 @@ def _rounded(value: object) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def _train(cfg: DictConfig) -> int:
-    from hydra.core.hydra_config import HydraConfig
-    from lightning.pytorch.utilities import rank_zero_only
-
-    from sweeper.ssl.train import train
-
+def run(cfg: DictConfig) -> int:
+    """Runs one training; 0 on completion, 1 on divergence (a ``ValueError`` for a bad
+    config or unreadable data: exit 2)."""
     for name in ("lightning.pytorch", "lightning.fabric"):
         logging.getLogger(name).setLevel(logging.WARNING)
     overrides = HydraConfig.get().overrides.task
@@ -41,26 +36,18 @@ def _train(cfg: DictConfig) -> int:
         # Lightning's bar on a terminal; elsewhere one line per epoch (sweeper.ssl.progress).
         # force_add: a foreign (solo-learn) config lacks the key until train() completes it
         OmegaConf.update(cfg, "enable_progress_bar", sys.stderr.isatty(), force_add=True)
-    metrics = train(cfg, Path(HydraConfig.get().runtime.output_dir))
-    run_dir = metrics["run_dir"]
+    record = RunRecord.from_dict(train(cfg, Path(HydraConfig.get().runtime.output_dir)))
+    run_dir = record.run_dir
     if getattr(rank_zero_only, "rank", 0):  # another DDP rank: rank 0 reports
-        return 1 if metrics["status"] == "diverged" else 0
-    if metrics["status"] == "diverged":
-        where = metrics.get("diverged", {})
-        what = where.get("reason") or f"loss {where.get('loss')}"
-        print(f"error: training diverged ({what} at epoch {where.get('epoch')}"
-              f", step {where.get('step')}); status written to {run_dir}/metrics.json",
+        return 1 if record.status == "diverged" else 0
+    if record.status == "diverged":
+        where = record.diverged or Divergence()
+        print(f"error: training diverged ({where.what} at epoch {where.epoch}"
+              f", step {where.step}); status written to {run_dir}/metrics.json",
               file=sys.stderr)
         return 1
-    epochs = metrics["epochs"]
-    print(f"{metrics['status']}: {metrics['method']} {epochs} epoch{'' if epochs == 1 else 's'}, "
-          f"RankMe {_rounded(metrics.get('rankme'))}, projector "
-          f"{_rounded(metrics.get('rankme_projector'))} -> {run_dir}/metrics.json")
+    epochs = record.epochs
+    print(f"{record.status}: {record.method} {epochs} epoch{'' if epochs == 1 else 's'}, "
+          f"RankMe {_rounded(record.values.get('rankme'))}, projector "
+          f"{_rounded(record.values.get('rankme_projector'))} -> {run_dir}/metrics.json")
     return 0
-
-
-def main(argv: Sequence[str]) -> int:
-    """Runs one training from Hydra overrides; 0 on completion, 1 on divergence, 2 on a bad
-    config or unreadable data."""
-    return run_app("train", argv, _train, config_name="train", summary=SUMMARY,
-                   options=OPTIONS, relaunch=True)

@@ -8,29 +8,20 @@ worker stopped after failures in a row, 2 for bad input or a missing study.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 from omegaconf import DictConfig
 
-from sweeper.commands.hydra_app import run_app
+from sweeper.runtime import worker_index
+from sweeper.study.worker_job import run_config_worker
 
-__all__ = ["OPTIONS", "SUMMARY", "main"]
+__all__ = ["run"]
 
-SUMMARY = "one worker pulling trials from an existing study (a Slurm job)"
-OPTIONS = "the sweep's overrides, e.g. sweep.study_name=NAME sweep.storage=URL"
 log = logging.getLogger("sweeper.study")
 
 
-def _worker(cfg: DictConfig) -> int:
-    from sweeper.runtime import worker_index
-    from sweeper.study.worker_process import run_config_worker
-
+def run(cfg: DictConfig) -> int:
+    """Runs one worker until the study holds ``sweep.n_trials`` finished trials; 1 when
+    it stopped after failures in a row."""
     report = run_config_worker(cfg, worker_index())
     log.info("worker done: %s", report.states)
     return 1 if report.stopped_by_errors else 0
-
-
-def main(argv: Sequence[str]) -> int:
-    """Runs one worker until the study holds ``sweep.n_trials`` finished trials."""
-    return run_app("worker", argv, _worker, config_name="sweep", summary=SUMMARY,
-                   options=OPTIONS)

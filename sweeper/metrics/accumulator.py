@@ -15,6 +15,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from sweeper.metrics.gram import GramMoments
+
 __all__ = ["DEFAULT_BATCH_ROWS", "NonFiniteEmbeddings", "SpectrumAccumulator", "as_tensor",
            "iter_row_batches"]
 
@@ -24,8 +26,6 @@ class NonFiniteEmbeddings(ValueError):
 
 
 DEFAULT_BATCH_ROWS = 4096
-# Gram matrices are built from column blocks at least this wide (BLAS stays efficient).
-GRAM_BLOCK_COLUMNS = 128
 # Eigenvalues of a Gram matrix G below this many float64 eps times trace(G) are rounding:
 # each entry errs by ~eps * sqrt(G_ii G_jj), so ||dG||_2 <~ eps * trace(G) (measured: at most
 # 1.8 eps * trace on exact-rank Z, N = 3e3..1e6, K = 16..256); 4 leaves a 2x margin.
@@ -83,42 +83,6 @@ def _float64_rows(batch: torch.Tensor | np.ndarray, device: torch.device) -> tor
     return b.to(device)
 
 
-class _Moments:
-    """Float64 ``Z^T Z`` (upper triangle) and column sums, on the first batch's device.
-
-    Only the column blocks on and above the diagonal are multiplied (56% of a full
-    matmul's flops with 8 blocks), through torch's own BLAS. The CPU path
-    deliberately stays in torch: mixing another BLAS (scipy's OpenBLAS syrk) with torch's
-    OpenMP pool makes their idle threads spin against each other on few cores, which
-    measured 5x slower inside a torch process.
-
-    Each batch's block product is formed on its own, then added (same CPU time): ``addmm_``
-    into the running total made BLAS extend one dot product over all N rows, and the zero
-    eigenvalues of a rank-10 float32 Z (K = 16) grew from 1.6 eps * trace(G) at N = 3,000
-    to 73 at N = 10^6; summed batch by batch they stay under 2 whatever N is.
-    """
-
-    def __init__(self, dim: int, device: torch.device) -> None:
-        self.upper = torch.zeros(dim, dim, dtype=torch.float64, device=device)
-        self.colsum = torch.zeros(dim, dtype=torch.float64, device=device)
-        # K / 8 columns a block, at least 128: fastest on 2 cores from K = 512 to 2,048.
-        step = max(GRAM_BLOCK_COLUMNS, dim // 8)
-        self.blocks = [(a, min(a + step, dim)) for a in range(0, dim, step)]
-        self._product = torch.empty(step * dim, dtype=torch.float64, device=device)
-
-    def add(self, b: torch.Tensor, colsum: torch.Tensor) -> None:
-        self.colsum += colsum
-        dim = self.upper.shape[1]
-        for a, stop in self.blocks:
-            product = self._product[: (stop - a) * (dim - a)].view(stop - a, dim - a)
-            torch.mm(b[:, a:stop].T, b[:, a:], out=product)
-            self.upper[a:stop, a:] += product
-
-    def gram(self) -> torch.Tensor:
-        upper = self.upper.triu()
-        return upper + upper.triu(1).T
-
-
 class SpectrumAccumulator:
     """Streaming float64 second moments of an N x K embedding matrix.
 
@@ -142,7 +106,7 @@ class SpectrumAccumulator:
         self.dim: int | None = None
         self._device: torch.device | None = None
         self._rows: list[torch.Tensor] = []  # while N <= K
-        self._moments: _Moments | None = None  # once N > K
+        self._moments: GramMoments | None = None  # once N > K
         self._cache: dict[str, torch.Tensor] = {}
 
     def update(self, batch: Any) -> None:
@@ -192,7 +156,7 @@ class SpectrumAccumulator:
             self._rows.append(b)
         else:
             if self._moments is None:
-                self._moments = _Moments(dim, self._device)
+                self._moments = GramMoments(dim, self._device)
                 for kept in self._rows:
                     self._moments.add(kept, kept.sum(dim=0))
                 self._rows.clear()
@@ -200,11 +164,33 @@ class SpectrumAccumulator:
         self._cache.clear()
         self.n += rows
 
+    @classmethod
+    def from_moments(cls, n: int, moments: GramMoments) -> SpectrumAccumulator:
+        """The accumulator of ``n`` rows known only by their moments (more rows than
+        columns), e.g. the sums of several processes' rows; later batches go to the
+        moments' device."""
+        acc = cls()
+        acc.n, acc.dim = n, int(moments.upper.shape[0])
+        acc._device, acc._moments = moments.upper.device, moments
+        return acc
+
+    def kept_rows(self) -> torch.Tensor:
+        """The float64 rows added so far (N x K), while they are kept (N <= K).
+
+        Raises:
+            ValueError: once there are more rows than columns (only their moments remain).
+        """
+        if self._moments is not None:
+            raise ValueError(f"{self.n} rows of {self.dim} columns: only their moments are kept")
+        if not self._rows:
+            return torch.zeros(0, self.dim or 0, dtype=torch.float64, device=self._device)
+        return torch.cat(self._rows)
+
     def gram(self) -> torch.Tensor:
         """The K x K float64 matrix ``Z^T Z`` (symmetric, both triangles filled)."""
         self._require_rows()
         if self._moments is None:
-            z = torch.cat(self._rows)
+            z = self.kept_rows()
             return z.T @ z
         return self._moments.gram()
 
@@ -212,7 +198,7 @@ class SpectrumAccumulator:
         """Column means of Z in float64."""
         self._require_rows()
         if self._moments is None:
-            return torch.cat(self._rows).mean(dim=0)
+            return self.kept_rows().mean(dim=0)
         return self._moments.colsum / self.n
 
     def covariance(self) -> torch.Tensor:
@@ -231,7 +217,7 @@ class SpectrumAccumulator:
         if "sv" not in self._cache:
             self._require_rows()
             if self._moments is None:
-                z = torch.cat(self._rows)
+                z = self.kept_rows()
                 gram = z @ z.T
             else:
                 gram = self._moments.gram()
@@ -250,7 +236,7 @@ class SpectrumAccumulator:
         if "cov" not in self._cache:
             self._require_rows()
             if self._moments is None:
-                z = torch.cat(self._rows)
+                z = self.kept_rows()
                 zc = z - z.mean(dim=0)
                 cov = zc @ zc.T / (self.n - 1)
                 eig = _eigvalsh_above_rounding(cov, cov.trace())

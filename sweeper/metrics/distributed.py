@@ -16,7 +16,8 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from sweeper.metrics.accumulator import SpectrumAccumulator, _Moments
+from sweeper.metrics.accumulator import SpectrumAccumulator
+from sweeper.metrics.gram import GramMoments
 
 __all__ = ["all_reduce_spectrum", "broadcast_buffers", "first_failure", "from_rank_zero",
            "rank_and_world"]
@@ -57,7 +58,7 @@ def all_reduce_spectrum(acc: SpectrumAccumulator, device: torch.device
         return merged  # no rows anywhere: the metrics say so
     dim, total = dims.pop(), sum(counts)
     if total <= dim:  # every rank still keeps its rows: gather them, in rank order
-        rows = (torch.cat(acc._rows) if acc.n else
+        rows = (acc.kept_rows() if acc.n else
                 torch.zeros(0, dim, dtype=torch.float64, device=device))
         padded = torch.zeros(max(counts), dim, dtype=torch.float64, device=device)
         padded[: acc.n] = rows.to(device)
@@ -72,11 +73,7 @@ def all_reduce_spectrum(acc: SpectrumAccumulator, device: torch.device
               torch.zeros(dim, dtype=torch.float64, device=device))
     dist.all_reduce(gram)
     dist.all_reduce(colsum)
-    moments = _Moments(dim, device)
-    moments.upper.copy_(gram)  # symmetric: its upper triangle is what _Moments keeps
-    moments.colsum.copy_(colsum)
-    merged.n, merged.dim, merged._device, merged._moments = total, dim, device, moments
-    return merged
+    return SpectrumAccumulator.from_moments(total, GramMoments.from_gram(gram, colsum))
 
 
 def broadcast_buffers(module: torch.nn.Module) -> None:

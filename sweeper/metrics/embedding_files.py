@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from safetensors import safe_open
 
 from sweeper.metrics.accumulator import DEFAULT_BATCH_ROWS, SpectrumAccumulator
 
@@ -186,8 +187,6 @@ def _open_pt(path: Path) -> tuple[tuple[int, ...], str, Callable[[int, int], Any
 
 
 def _open_safetensors(path: Path) -> tuple[tuple[int, ...], str, Callable[[int, int], Any]]:
-    from safetensors import safe_open
-
     handle = safe_open(str(path), framework="pt")
     slices = {k: handle.get_slice(k) for k in handle.keys()}
     key = _pick_member(path, {k: tuple(s.get_shape()) for k, s in slices.items()})

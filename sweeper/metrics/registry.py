@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["METRICS", "SPECTRAL", "Metric", "direction_of", "label_of", "metric"]
+__all__ = ["METRICS", "RECORDED", "SELECTING", "SPECTRAL", "Metric", "direction_of", "label_of",
+           "metric"]
 
 Direction = Literal["maximize", "minimize"]
 
@@ -52,8 +53,22 @@ METRICS: tuple[Metric, ...] = (
 )
 _BY_NAME = {m.name: m for m in METRICS}
 
+
+def _base(name: str) -> str:
+    return name.removesuffix("_projector")
+
+
 # The keys spectral_metrics computes for one embedding, in order.
 SPECTRAL: tuple[str, ...] = tuple(m.name for m in METRICS if m.spectral)
+
+# The criteria: what ``compare`` selects by and a study may take as its objective.
+SELECTING: tuple[str, ...] = tuple(m.name for m in METRICS if m.selects)
+
+# The final values a run records (metrics.json), in order: each spectral metric of the
+# backbone and of the projector embeddings, then the metrics of neither kind (LiDAR).
+RECORDED: tuple[str, ...] = (
+    *(f"{k}{s}" for k in SPECTRAL for s in ("", "_projector")),
+    *(m.name for m in METRICS if not m.spectral and _base(m.name) not in SPECTRAL))
 
 
 def metric(name: str) -> Metric:
@@ -78,7 +93,3 @@ def label_of(name: str) -> str:
         return _BY_NAME[name].label
     base = _base(name)
     return f"{_BY_NAME[base].label} (projector)" if base in _BY_NAME else name
-
-
-def _base(name: str) -> str:
-    return name.removesuffix("_projector")

@@ -8,9 +8,9 @@ from sweeper.oracle.evaluate import OracleResult, OracleSettings, choose_setting
 from sweeper.oracle.knn import knn_accuracies
 from sweeper.oracle.probe import LinearProbe
 from sweeper.oracle.selection import (
-    METRIC_DIRECTIONS,
     correlations,
     pick,
+    pick_direction,
     select_within,
     selection_by_axis,
     selection_by_method,
@@ -18,7 +18,6 @@ from sweeper.oracle.selection import (
 from sweeper.oracle.statistics import rank_correlation
 
 __all__ = [
-    "METRIC_DIRECTIONS",
     "LinearProbe",
     "OracleResult",
     "OracleSettings",
@@ -27,6 +26,7 @@ __all__ = [
     "evaluate_features",
     "knn_accuracies",
     "pick",
+    "pick_direction",
     "rank_correlation",
     "select_within",
     "selection_by_axis",

@@ -17,11 +17,13 @@ from typing import Any, Protocol
 
 from omegaconf import DictConfig, OmegaConf
 
+from sweeper.metrics.registry import SELECTING
+from sweeper.metrics.run_record import RunRecord
 from sweeper.oracle.compare_settings import CompareSettings
 from sweeper.oracle.downstream import DownstreamDataset, dataset_config, held_out_split
 from sweeper.oracle.evaluate import OracleResult, OracleSettings, evaluate_features
 from sweeper.oracle.feature_cache import cached_features
-from sweeper.oracle.selection import METRIC_DIRECTIONS, selection_report
+from sweeper.oracle.selection import pick_direction, selection_report
 
 __all__ = ["TrialRecord", "build_report_data", "evaluate_trial", "oracle_attrs", "trial_row"]
 
@@ -33,7 +35,7 @@ class TrialRecord(Protocol):
     state: str
     params: dict[str, Any]
     run_dir: Path | None
-    metrics: dict[str, Any]
+    metrics: RunRecord
     checkpoint: Path | None
     skipped: str | None
     stopped: str | None
@@ -49,18 +51,18 @@ def trial_row(run: TrialRecord, results: dict[str, OracleResult],
     own = results[in_domain]
     row: dict[str, Any] = {
         "number": run.number, "method": run.method, "params": run.params, "state": run.state,
-        "status": m.get("status"), "run_dir": str(run.run_dir),
+        "status": m.status, "run_dir": str(run.run_dir),
     }
-    for metric in METRIC_DIRECTIONS:
-        row[metric] = m.get(metric)
+    for metric in SELECTING:
+        row[metric] = m.values.get(metric)
     # images behind the metrics above (the objective bank), and behind the per-epoch values
-    row["objective_bank_size"] = m.get("objective_bank_size")
-    row["monitor_bank_size"] = m.get("monitor_bank_size")
+    row["objective_bank_size"] = m.objective_bank_size
+    row["monitor_bank_size"] = m.monitor_bank_size
     row.update(val_acc=own.val_acc, test_acc=own.test_acc, knn_val_acc=own.knn_val_acc,
                knn_test_acc=own.knn_test_acc, weight_decay=own.weight_decay, knn_k=own.knn_k,
                datasets={name: r.to_dict() for name, r in results.items()},
                history=[{k: h.get(k) for k in ("epoch", "rankme") if k in h}
-                        for h in m.get("history") or [] if isinstance(h, dict)])
+                        for h in m.history])
     return row
 
 
@@ -117,7 +119,7 @@ def build_report_data(rows: list[dict[str, Any]], skipped: Sequence[TrialRecord]
                                "stopped": r.stopped} for r in skipped]},
         "datasets": [{"name": d.name, "in_domain": d.in_domain, "note": d.note}
                      for d in datasets],
-        "metric_directions": {m: METRIC_DIRECTIONS[m] for m in selected["metrics"]},
+        "metric_directions": {m: pick_direction(m) for m in selected["metrics"]},
         "probe": dataclasses.asdict(cc.probe),
         "notes": notes,
         "trials": rows,

@@ -15,6 +15,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from sweeper.config import compose_config
+from sweeper.ssl.data.datasets import available_splits
+
 __all__ = ["DownstreamDataset", "dataset_config", "downstream_datasets", "held_out_split"]
 
 ENTRY_KEYS = ("name", "data_group", "data", "note")
@@ -64,8 +67,6 @@ def dataset_config(train_cfg: DictConfig, dataset: DownstreamDataset) -> DictCon
     cfg = OmegaConf.create(OmegaConf.to_container(train_cfg, resolve=True))
     assert isinstance(cfg, DictConfig)
     if dataset.data_group:
-        from sweeper.config import compose_config
-
         group = compose_config([f"data={dataset.data_group}"])
         cfg.data = OmegaConf.merge(cfg.data, group.data)
     cfg.data = OmegaConf.merge(cfg.data, OmegaConf.create(dataset.data))
@@ -79,11 +80,7 @@ def held_out_split(cfg: DictConfig, override: str | None) -> str:
     Raises:
         ValueError: if the dataset has neither (or not ``override``).
     """
-    try:
-        from sweeper.ssl.data import available_splits
-        splits: tuple[str, ...] = tuple(available_splits(cfg.data))
-    except ImportError:
-        splits = ("train", "val", "test")
+    splits = tuple(available_splits(cfg.data))
     if override is not None:
         if override not in splits or override == "train":
             raise ValueError(f"compare.test_split={override!r} is not a held-out split of "

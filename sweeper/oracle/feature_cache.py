@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig, OmegaConf
 
+from sweeper.ssl.features import extract_features
+
 __all__ = ["cache_path", "cached_features", "save_features"]
 
 Split = tuple[np.ndarray, np.ndarray]
@@ -61,7 +63,7 @@ def cached_features(run_dir: Path, checkpoint: Path, cfg: DictConfig, dataset: s
         splits: the split names to return.
 
     Raises:
-        ValueError: when a split is not cached and the extraction is unavailable or fails.
+        ValueError: when a split is not cached and its extraction fails.
     """
     spec = _spec(cfg)
     out: dict[str, Split] = {}
@@ -73,11 +75,6 @@ def cached_features(run_dir: Path, checkpoint: Path, cfg: DictConfig, dataset: s
         else:
             out[split] = found
     if missing:
-        try:
-            from sweeper.ssl.features import extract_features
-        except ImportError as err:
-            raise ValueError(f"features of {run_dir} ({dataset}: {', '.join(missing)}) are not "
-                             f"cached and cannot be extracted: {err}") from None
         extracted: dict[str, Any] = extract_features(checkpoint, cfg, splits=tuple(missing))
         for split in missing:
             if split not in extracted:

@@ -16,16 +16,16 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sweeper.metrics.registry import METRICS, label_of
+from sweeper.metrics.registry import SELECTING, direction_of, label_of
 from sweeper.oracle.statistics import rank_correlation
 
 __all__ = [
-    "METRIC_DIRECTIONS",
     "STOP_STATUSES",
     "axes_without_lines",
     "correlations",
     "mean_gaps",
     "pick",
+    "pick_direction",
     "select_within",
     "selection_by_axis",
     "selection_by_method",
@@ -34,10 +34,6 @@ __all__ = [
 ]
 
 Row = Mapping[str, Any]
-
-# Which way each criterion picks, from the metric registry: "max" or "min".
-METRIC_DIRECTIONS: dict[str, str] = {m.name: "max" if m.direction == "maximize" else "min"
-                                     for m in METRICS if m.selects}
 
 # Training statuses (metrics.json) of a run that ended before its last epoch.
 STOP_STATUSES = ("pruned", "diverged")
@@ -92,6 +88,18 @@ def pick(rows: Sequence[Row], key: str, direction: str) -> Row | None:
     return rows[max(candidates)[2]] if candidates else None
 
 
+def pick_direction(metric: str) -> str:
+    """How :func:`pick` picks by a criterion: ``"max"`` or ``"min"``, the registry's direction;
+    a ValueError for a metric that is not one (``SELECTING``).
+
+    >>> pick_direction("alpha_req")
+    'min'
+    """
+    if metric not in SELECTING:
+        raise ValueError(f"unknown metric {metric!r}; known: {sorted(SELECTING)}")
+    return "max" if direction_of(metric) == "maximize" else "min"
+
+
 def select_within(rows: Sequence[Row], metrics: Sequence[str], val_key: str = "val_acc",
                   test_key: str = "test_acc",
                   datasets: Sequence[str] = ()) -> dict[str, dict[str, Any]]:
@@ -117,9 +125,7 @@ def select_within(rows: Sequence[Row], metrics: Sequence[str], val_key: str = "v
     result: dict[str, dict[str, Any]] = {"oracle": entry(oracle)}
     best = _value(oracle, test_key)
     for metric in metrics:
-        if metric not in METRIC_DIRECTIONS:
-            raise ValueError(f"unknown metric {metric!r}; known: {sorted(METRIC_DIRECTIONS)}")
-        chosen = pick(rows, metric, METRIC_DIRECTIONS[metric])
+        chosen = pick(rows, metric, pick_direction(metric))
         if chosen is None:
             continue
         item = entry(chosen)
@@ -250,9 +256,9 @@ def selection_report(rows: Sequence[Row], metrics: Sequence[str], *, datasets: S
     Raises:
         ValueError: for a metric without a selection direction.
     """
-    unknown = [m for m in metrics if m not in METRIC_DIRECTIONS]
+    unknown = [m for m in metrics if m not in SELECTING]
     if unknown:
-        raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(METRIC_DIRECTIONS)}")
+        raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(SELECTING)}")
     measured = [m for m in metrics if any(_value(r, m) is not None for r in rows)]
     empty = [m for m in metrics if m not in measured]
     stopped = [{"number": int(r["number"]), "reason": reason} for r in rows

@@ -26,6 +26,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import MaxNLocator
 
+from sweeper.metrics.registry import label_of
 from sweeper.report.tables import stopped_trials
 
 __all__ = ["rankme_over_epochs", "rankme_vs_accuracy", "save_png", "table_figure"]
@@ -67,7 +68,8 @@ def _stop_suffix(report: Mapping[str, Any]) -> str:
     return "included" if report.get("stopped", {}).get("included", False) else "left out"
 
 
-PICK_LABELS = {"oracle": "oracle pick (val acc)", "rankme": "RankMe pick"}
+def _pick_label(criterion: str) -> str:
+    return "oracle pick (val acc)" if criterion == "oracle" else f"{label_of(criterion)} pick"
 
 
 def _legend_below(ax: Any, ncol: int = 2, **kwargs: Any) -> None:
@@ -107,7 +109,7 @@ def rankme_vs_accuracy(report: Mapping[str, Any], path: Path) -> Path:
             if key in sel:
                 hit = [p for p in pts if p[2] == sel[key]["trial"]]
                 if hit:
-                    ax.scatter([hit[0][0]], [hit[0][1]], label=PICK_LABELS[key], **style)
+                    ax.scatter([hit[0][0]], [hit[0][1]], label=_pick_label(key), **style)
         n_test = _n_test(report, trials)
         if n_test:
             images = ax.secondary_yaxis("right", functions=(
@@ -115,7 +117,7 @@ def rankme_vs_accuracy(report: Mapping[str, Any], path: Path) -> Path:
             images.set_ylabel(f"correct test images (of {n_test:,})")
             images.yaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_title(method)
-        ax.set_xlabel("RankMe (effective rank)")
+        ax.set_xlabel(f"{label_of('rankme')} (effective rank)")
         ax.set_ylabel(f"{_in_domain(report)} linear-probe test accuracy (%)")
         ax.grid(alpha=0.3)
         _legend_below(ax)
@@ -168,7 +170,7 @@ def rankme_over_epochs(report: Mapping[str, Any], path: Path) -> Path:
         ax.set_title(method)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
-        ax.set_ylabel("RankMe (effective rank)")
+        ax.set_ylabel(f"{label_of('rankme')} (effective rank)")
         ax.grid(alpha=0.3)
     fig.suptitle("RankMe over training epochs, one line per trial")
     return save_png(fig, path)

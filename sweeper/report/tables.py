@@ -11,15 +11,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sweeper.metrics.registry import METRICS
+from sweeper.metrics.registry import label_of
 
 __all__ = [
-    "CRITERION_LABELS",
     "FEW_TEST_IMAGES",
+    "ORACLE_LABEL",
     "axis_notes",
     "axis_table",
     "bank_line",
     "correlation_table",
+    "criterion_label",
     "markdown",
     "mean_gap_line",
     "selection_table",
@@ -30,12 +31,16 @@ __all__ = [
     "trials_table",
 ]
 
-CRITERION_LABELS: dict[str, str] = {"oracle": "Oracle (val acc)",
-                                    **{m.name: m.label for m in METRICS}}
+ORACLE_LABEL = "Oracle (val acc)"
 
 # A gap of at most this many test images is shown as a count of images too: on a small test
 # set (360 digits) one image is 0.28 points, so such a gap is noise, not a ranking.
 FEW_TEST_IMAGES = 5
+
+
+def criterion_label(name: str) -> str:
+    """How the tables name a criterion: the oracle, or a metric by its registry label."""
+    return ORACLE_LABEL if name == "oracle" else label_of(name)
 
 
 def _pct(value: float | None) -> str:
@@ -101,7 +106,7 @@ def selection_table(report: Mapping[str, Any], key: str = "selection",
             if criterion not in picks:
                 continue
             p = picks[criterion]
-            row = [method, CRITERION_LABELS.get(criterion, criterion),
+            row = [method, criterion_label(criterion),
                    trial_cell(report, p["trial"]), _num(p.get("value")), _pct(p["val_acc"]),
                    _pct(p["test_acc"]), _gap(report, p.get("gap"), p["trial"])]
             by_ds = p.get("test_acc_by_dataset", {})
@@ -133,7 +138,7 @@ def correlation_table(report: Mapping[str, Any], key: str = "correlation",
         stop_cell = f"{n_stopped} {'included' if included else 'left out'}" if n_stopped \
             else "0"
         for metric, c in per_metric.items():
-            rows.append([method, CRITERION_LABELS.get(metric, metric), str(c["n"]), stop_cell,
+            rows.append([method, criterion_label(metric), str(c["n"]), stop_cell,
                          "-" if c["kendall_tau"] is None else f"{c['kendall_tau']:+.3f}",
                          ci(c["kendall_ci95"]),
                          "-" if c["spearman_rho"] is None else f"{c['spearman_rho']:+.3f}",
@@ -196,7 +201,7 @@ def stopped_caption(report: Mapping[str, Any]) -> str:
 
 def mean_gap_line(report: Mapping[str, Any]) -> str:
     """One line: each criterion's gap to the oracle, averaged over methods, in points."""
-    parts = [f"{CRITERION_LABELS.get(m, m)} {100 * g:+.2f}"
+    parts = [f"{criterion_label(m)} {100 * g:+.2f}"
              for m, g in report.get("mean_gap", {}).items() if g is not None]
     return "mean gap to the oracle over methods (pts): " + (", ".join(parts) or "-")
 
@@ -216,7 +221,7 @@ def trials_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]
         return f"{stopped[number]}, {'included' if included else 'left out'}"
 
     header = ["Trial", "Method", "Run", "Params",
-              *[CRITERION_LABELS.get(m, m) for m in metrics],
+              *[criterion_label(m) for m in metrics],
               "Bank", "val %", "test %", "kNN test %"]
     rows = [[str(t["number"]), str(t["method"]), run(t["number"]),
              ", ".join(f"{k}={_num(v)}" for k, v in sorted(t["params"].items())),
@@ -234,7 +239,8 @@ def _pick_cell(report: Mapping[str, Any], entry: Mapping[str, Any], axis: str) -
 
 def axis_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Header and rows: along each swept axis (others fixed), the oracle and RankMe picks."""
-    header = ["Method", "Axis", "Fixed", "Trials", "Oracle pick", "RankMe pick", "Gap (pts)"]
+    header = ["Method", "Axis", "Fixed", "Trials", "Oracle pick",
+              f"{label_of('rankme')} pick", "Gap (pts)"]
     rows = []
     for method, axes in report.get("selection_by_axis", {}).items():
         for axis, lines in axes.items():

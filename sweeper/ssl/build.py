@@ -9,19 +9,22 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.config import ConfigError, check_choices, complete_config
-from sweeper.ssl.backbones import BACKBONES, build_backbone
-from sweeper.ssl.data import DATASETS, TORCHVISION_FORMATS, ImageSet, build_dataset
-from sweeper.ssl.loader import EpochBatchSampler, make_loader
-from sweeper.ssl.methods import METHODS, SSLMethod, build_method, refusal
-from sweeper.ssl.optim import OPTIMIZERS, SCHEDULERS
-from sweeper.ssl.views import BatchViews, EvalView, crop_size_of
+from sweeper.config import ConfigError, complete_config
+from sweeper.ssl.backbones import build_backbone
+from sweeper.ssl.data.datasets import build_dataset
+from sweeper.ssl.data.images import ImageSet
+from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.views import BatchViews, EvalView, crop_size_of
+from sweeper.ssl.methods import SSLMethod, build_method, refusal
+from sweeper.ssl.train_settings import read_training
 
 __all__ = ["Parts", "bank_loader", "build_model", "build_parts", "checked_config"]
 
 
 def checked_config(cfg: DictConfig) -> DictConfig:
-    """Complete a foreign config, then check every name before any work starts.
+    """Complete a foreign config, then check it before any work starts: the names its
+    groups and the registries know and the values a run refuses
+    (:class:`~sweeper.ssl.train_settings.TrainSettings`), and that it has a view pipeline.
 
     Raises:
         ConfigError: naming the bad value and the allowed ones.
@@ -30,31 +33,8 @@ def checked_config(cfg: DictConfig) -> DictConfig:
     if reason:  # before composing: a refused method has no conf/method file
         raise ConfigError(reason)
     cfg = complete_config(cfg)
-    check_choices(cfg)
-    for what, value, allowed in (
-        ("method", cfg.method, METHODS), ("backbone", cfg.backbone.name, BACKBONES),
-        ("dataset", cfg.data.dataset, DATASETS), ("optimizer", cfg.optimizer.name, OPTIMIZERS),
-        ("scheduler", cfg.scheduler.name, SCHEDULERS),
-    ):
-        if str(value) not in allowed:
-            raise ConfigError(f"unknown {what} {value!r}; choose one of: {', '.join(allowed)}")
-    fmt, formats = str(cfg.data.format), (*TORCHVISION_FORMATS, "embedded")
-    if fmt not in formats:  # solo-learn's dali and h5 readers are not here
-        raise ConfigError(f"data.format={fmt!r} is not supported (no DALI or HDF5 reader "
-                          f"here); choose one of: {', '.join(formats)}")
-    strategy = str(cfg.strategy)
-    if any(word in strategy for word in ("spawn", "fork", "notebook")):
-        raise ConfigError(f"strategy={strategy!r} trains in child processes whose monitor "
-                          "values never come back to this one; use strategy=ddp (Lightning "
-                          "starts one process per device, rank 0 writes metrics.json)")
-    if int(cfg.max_epochs) < 1:
-        raise ConfigError(f"max_epochs must be >= 1, got {cfg.max_epochs}")
-    if not cfg.augmentations:
-        raise ConfigError("augmentations is empty: give at least one view pipeline")
-    # the method's own checks of its method_kwargs against the per-process batch
-    METHODS[str(cfg.method)].check_config(
-        OmegaConf.to_container(cfg.method_kwargs, resolve=True),  # type: ignore[arg-type]
-        int(cfg.optimizer.batch_size))
+    read_training(cfg)
+    crop_size_of(cfg.augmentations)  # the views' own check: at least one pipeline
     return cfg
 
 
@@ -80,8 +60,8 @@ class Parts:
 
 
 def build_parts(cfg: DictConfig) -> Parts:
-    """Data, views and model of ``cfg`` (checked first)."""
-    cfg = checked_config(cfg)
+    """Data, views and model of ``cfg``, a config composed from ``conf/`` or returned by
+    :func:`checked_config` (a foreign one is completed and checked there, once)."""
     crop = crop_size_of(cfg.augmentations)
     views = BatchViews(cfg.augmentations, cfg.data.mean, cfg.data.std)
     eval_view = EvalView(crop, cfg.data.mean, cfg.data.std)

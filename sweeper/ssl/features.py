@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.ssl.backbones import build_backbone
+from sweeper.ssl.backbones import BACKBONES, build_backbone
+from sweeper.ssl.build import checked_config
 from sweeper.ssl.checkpoints import (
     SOLO_EVAL_NORMALIZATION,
     backbone_state,
@@ -28,9 +29,9 @@ from sweeper.ssl.checkpoints import (
     stored_backbone_method,
     stored_config,
 )
-from sweeper.ssl.data import available_splits, build_dataset
-from sweeper.ssl.loader import EpochBatchSampler, make_loader
-from sweeper.ssl.views import EvalView, crop_size_of
+from sweeper.ssl.data.datasets import available_splits, build_dataset
+from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.views import EvalView, crop_size_of
 
 __all__ = ["extract_features", "load_backbone", "save_features"]
 
@@ -42,8 +43,6 @@ def load_backbone(checkpoint: Path, cfg: DictConfig) -> tuple[torch.nn.Module, D
         ValueError: for an unreadable or code-carrying checkpoint, or weights that do not
             fit the backbone.
     """
-    from sweeper.ssl.build import checked_config
-
     ckpt = load_checkpoint(checkpoint)
     cfg = checked_config(cfg)
     stored = stored_config(ckpt)
@@ -78,8 +77,6 @@ def _solo_learn_config(cfg: DictConfig, args: dict, checkpoint: Path
                        ) -> tuple[DictConfig, bool]:
     """``cfg`` with the backbone, crop size and normalization of a solo-learn run, and
     whether its ResNet had the CIFAR stem (solo-learn: dataset cifar10 or cifar100)."""
-    from sweeper.ssl.backbones import BACKBONES
-
     dataset, name = str(args["data"]["dataset"]), str(args["backbone"]["name"])
     if name not in BACKBONES:
         raise ValueError(f"checkpoint {str(checkpoint)!r}: its args.json names backbone "

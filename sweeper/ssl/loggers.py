@@ -13,6 +13,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+from lightning.pytorch.loggers import CSVLogger, MLFlowLogger, TensorBoardLogger, WandbLogger
 from omegaconf import DictConfig, OmegaConf
 
 __all__ = ["build_loggers", "hyperparameters"]
@@ -66,8 +67,6 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
     A logger that is enabled but whose package is not installed is left out with a warning
     naming the key and the extra to install.
     """
-    from lightning.pytorch.loggers import CSVLogger
-
     run_dir = Path(run_dir)
     tracking = cfg.get("tracking") or {}
     experiment = str(tracking.get("experiment") or cfg.get("name") or "rankme-sweeper")
@@ -79,8 +78,6 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
                 importlib.util.find_spec("tensorboardX") is None:
             _missing("tensorboard", "tensorboard")  # a dependency: a broken install
         else:
-            from lightning.pytorch.loggers import TensorBoardLogger
-
             loggers.append(_epochs_from_one(TensorBoardLogger)(
                 str(run_dir), name="logs", version="", default_hp_metric=False))
 
@@ -89,8 +86,6 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
         if importlib.util.find_spec("wandb") is None:
             _missing("wandb", "'rankme-sweeper[wandb]'")
         else:
-            from lightning.pytorch.loggers import WandbLogger
-
             loggers.append(_epochs_from_one(WandbLogger)(
                 name=run_name, group=experiment, project=wb.get("project"),
                 entity=wb.get("entity"), offline=bool(wb.get("offline", False)),
@@ -101,8 +96,6 @@ def build_loggers(cfg: DictConfig, run_dir: Path) -> list[Any]:
         if importlib.util.find_spec("mlflow") is None:
             _missing("mlflow", "'rankme-sweeper[mlflow]'")
         else:
-            from lightning.pytorch.loggers import MLFlowLogger
-
             store = run_dir.resolve().parent
             uri = ml.get("tracking_uri") or f"sqlite:///{store / 'mlflow.db'}"
             loggers.append(_epochs_from_one(MLFlowLogger)(

@@ -11,14 +11,14 @@ import torch
 from lightly.models.utils import update_momentum
 from lightly.utils.scheduler import cosine_schedule
 from lightning.pytorch.callbacks import ModelCheckpoint
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from sweeper.ssl.backbones import variant_method
-from sweeper.ssl.data import ImageSet
-from sweeper.ssl.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.images import ImageSet
+from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.views import BatchViews
 from sweeper.ssl.methods import SSLMethod
 from sweeper.ssl.optim import build_optimizer, group_lambdas, lr_lambda, scaled_lr
-from sweeper.ssl.views import BatchViews
 
 __all__ = ["Diverged", "EpochCheckpoint", "SSLModule"]
 
@@ -133,8 +133,6 @@ class SSLModule(L.LightningModule):
         self.log("tau", tau, on_step=True, on_epoch=False)
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        from omegaconf import OmegaConf
-
         checkpoint["rankme_sweeper"] = {
             "config": OmegaConf.to_container(self.cfg, resolve=True),
             "feat_dim": int(self.method.feat_dim),

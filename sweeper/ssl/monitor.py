@@ -43,9 +43,9 @@ from sweeper.metrics.distributed import (
     rank_and_world,
 )
 from sweeper.metrics.registry import SPECTRAL
-from sweeper.ssl.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.views import BatchViews, EvalView
 from sweeper.ssl.module import Diverged
-from sweeper.ssl.views import BatchViews, EvalView
 
 if TYPE_CHECKING:
     from sweeper.ssl.methods import SSLMethod

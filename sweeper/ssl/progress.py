@@ -15,6 +15,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import RichProgressBar
 
 from sweeper.ssl.monitor import RankMeMonitor
 
@@ -76,7 +77,5 @@ def progress_callback(bar: bool) -> L.Callback:
     """Lightning's :class:`~lightning.pytorch.callbacks.RichProgressBar` when ``bar`` (the
     trainer's ``enable_progress_bar``), else :class:`EpochLines`."""
     if bar:
-        from lightning.pytorch.callbacks import RichProgressBar
-
         return RichProgressBar()
     return EpochLines()

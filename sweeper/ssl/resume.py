@@ -13,9 +13,10 @@ import warnings
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.config import ConfigError
+from sweeper.schema import ConfigError
 from sweeper.ssl.backbones import variant_method
 
 __all__ = ["MATCHING_KEYS", "resume_path"]
@@ -50,8 +51,6 @@ def resume_path(cfg: DictConfig, last: Path) -> str | None:
                       f"auto_resume.max_hours={cfg.auto_resume.max_hours}; starting afresh",
                       stacklevel=2)
         return None
-    import torch
-
     meta = torch.load(last, map_location="cpu", weights_only=False).get("rankme_sweeper", {})
     stored = meta.get("config")
     if stored is None:

@@ -7,23 +7,34 @@
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import lightning as L
+import torch
+from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.metrics.measures import finite_or_none
-from sweeper.metrics.registry import SPECTRAL
+from sweeper.metrics.registry import RECORDED
+from sweeper.metrics.run_record import Divergence, RunRecord, Timings
 from sweeper.runtime import set_torch_threads
-from sweeper.ssl.monitor import OnMonitor
+from sweeper.ssl.build import Parts, bank_loader, build_parts, checked_config
+from sweeper.ssl.loggers import build_loggers, hyperparameters
+from sweeper.ssl.module import Diverged, EpochCheckpoint, SSLModule
+from sweeper.ssl.monitor import LidarViews, OnMonitor, RankMeMonitor
 from sweeper.ssl.monitor_settings import MonitorSettings, read_monitor
+from sweeper.ssl.progress import progress_callback
+from sweeper.ssl.resume import resume_path
 
 __all__ = ["train"]
 
-FINAL_KEYS = (*(f"{k}{s}" for k in SPECTRAL for s in ("", "_projector")), "lidar")
+# Final values every record holds, null when the run never measured them (LiDAR and the
+# other peers only appear once measured).
+ALWAYS_RECORDED = ("rankme", "rankme_projector")
+
 # Lightning's advice that does not apply here: in-memory digits need no workers, a Slurm
 # node may run a worker outside srun, a 4-batch epoch logs less often than every 50 steps.
 QUIET = (".*does not have many workers.*", ".*The `srun` command is available.*",
@@ -41,20 +52,6 @@ def _devices(value: Any) -> Any:
     return OmegaConf.to_container(value) if OmegaConf.is_config(value) else value
 
 
-def _json_safe(value: Any) -> Any:
-    if isinstance(value, float):
-        return finite_or_none(value)
-    if isinstance(value, dict):
-        return {k: _json_safe(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(v) for v in value]
-    return value
-
-
-def _bank_size(metrics: dict[str, float]) -> int | None:
-    return int(metrics["bank_size"]) if "bank_size" in metrics else None
-
-
 def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
           ) -> dict[str, Any]:
     """Run one JE-SSL training in this process and return its ``metrics.json`` content.
@@ -67,39 +64,35 @@ def train(cfg: DictConfig, run_dir: Path, on_monitor: OnMonitor | None = None
             or a status (e.g. ``"pruned"``) that ends the run after this epoch.
 
     Returns:
-        ``status`` ("completed" | "diverged" | the status ``on_monitor`` returned), the
-        final metrics, ``epochs``, ``global_step``, ``history``, ``timings``, ``run_dir``,
-        ``method``.
+        The run's :class:`~sweeper.metrics.run_record.RunRecord` as a dict: ``status``
+        ("completed" | "diverged" | the status ``on_monitor`` returned), the final metrics,
+        ``epochs``, ``global_step``, ``history``, ``timings``, ``run_dir``, ``method``.
 
     Raises:
         ConfigError: for a bad config, before any work starts.
         ValueError: for unreadable data.
     """
-    from sweeper.ssl.build import checked_config
-
-    cfg = checked_config(cfg)
+    cfg = checked_config(cfg)  # the one check: build_parts takes it as checked
     mon = read_monitor(cfg.monitor)
     with warnings.catch_warnings():
         for pattern in QUIET:
             warnings.filterwarnings("ignore", message=pattern)
-        return _run(cfg, mon, Path(run_dir), on_monitor)
+        return _run(cfg, mon, Path(run_dir), on_monitor).to_dict()
+
+
+@dataclass
+class _Fit:
+    """What ``trainer.fit`` ended with: its wall-clock seconds, and where it diverged."""
+
+    seconds: float
+    diverged: Divergence | None
 
 
 def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMonitor | None
-         ) -> dict[str, Any]:
-    import lightning as L
-    from lightning.pytorch.utilities import rank_zero_only
-
-    from sweeper.ssl.build import bank_loader, build_parts
-    from sweeper.ssl.loggers import build_loggers, hyperparameters
-    from sweeper.ssl.module import Diverged, EpochCheckpoint, SSLModule
-    from sweeper.ssl.monitor import LidarViews, RankMeMonitor
-    from sweeper.ssl.resume import resume_path
-
-    run_dir = Path(run_dir)
+         ) -> RunRecord:
+    """Build the run, fit it, measure it, write its record (rank 0), and return the record."""
     ckpt_dir = run_dir / str(cfg.checkpoint.dir)
-    resume = ckpt_dir / "last.ckpt"
-    ckpt_path = resume_path(cfg, resume)  # before config.yaml is written: may refuse
+    ckpt_path = resume_path(cfg, ckpt_dir / "last.ckpt")  # before config.yaml: may refuse
     run_dir.mkdir(parents=True, exist_ok=True)
     if getattr(rank_zero_only, "rank", 0) == 0:  # other DDP ranks (from the environment) read
         OmegaConf.save(cfg, run_dir / "config.yaml", resolve=True)
@@ -107,26 +100,37 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
     L.seed_everything(int(cfg.seed), workers=True, verbose=False)
     parts = build_parts(cfg)
     if cfg.compile:
-        import torch
-
         parts.method.backbone = torch.compile(parts.method.backbone)  # type: ignore[assignment]
     module = SSLModule(cfg, parts.method, parts.views, parts.train_set)
+    monitor = _monitor(cfg, mon, parts, on_monitor)
+    trainer = _trainer(cfg, run_dir, ckpt_dir, monitor)
+    fit = _fit(trainer, module, ckpt_path)
+    record = _record(cfg, run_dir, ckpt_dir, module, trainer, monitor, fit)
+    if trainer.is_global_zero:  # same values on every DDP rank: rank 0 writes them
+        record.write(run_dir)
+    return record
 
+
+def _monitor(cfg: DictConfig, mon: MonitorSettings, parts: Parts,
+             on_monitor: OnMonitor | None) -> RankMeMonitor:
+    """The RankMe monitor on its two banks (per epoch, and the final objective)."""
     def bank(size: int) -> Any:
         return bank_loader(parts.train_set, size, mon.seed, mon.batch_size,
                            num_workers=int(cfg.data.num_workers),
                            pin_memory=str(cfg.accelerator) != "cpu")
 
-    monitor_bank, objective_bank = bank(mon.bank_size), bank(mon.objective_bank_size)
     lidar = mon.lidar
-    monitor = RankMeMonitor(
-        monitor_bank, parts.eval_view, every_n_epochs=mon.every_n_epochs, enabled=mon.enabled,
-        on_monitor=on_monitor, objective_bank=objective_bank,
+    return RankMeMonitor(
+        bank(mon.bank_size), parts.eval_view, every_n_epochs=mon.every_n_epochs,
+        enabled=mon.enabled, on_monitor=on_monitor, objective_bank=bank(mon.objective_bank_size),
         lidar=LidarViews(parts.views, lidar.n_images, lidar.n_augmentations, lidar.delta)
         if lidar.enabled else None)
-    callbacks: list[Any] = [monitor]
-    from sweeper.ssl.progress import progress_callback  # a bar, or a line per epoch
-    callbacks.append(progress_callback(bool(cfg.enable_progress_bar)))
+
+
+def _trainer(cfg: DictConfig, run_dir: Path, ckpt_dir: Path, monitor: RankMeMonitor
+             ) -> L.Trainer:
+    """Lightning's trainer with the monitor, progress, checkpoints and loggers of ``cfg``."""
+    callbacks: list[Any] = [monitor, progress_callback(bool(cfg.enable_progress_bar))]
     if cfg.checkpoint.enabled:
         callbacks.append(EpochCheckpoint(
             dirpath=ckpt_dir, filename="epoch={epoch}", auto_insert_metric_name=False,
@@ -138,8 +142,7 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
     hparams = hyperparameters(cfg)
     for logger in loggers:
         logger.log_hyperparams(hparams)
-    limit = cfg.limit_train_batches
-    trainer = L.Trainer(
+    return L.Trainer(
         max_epochs=int(cfg.max_epochs), accelerator=str(cfg.accelerator),
         devices=_devices(cfg.devices), strategy=str(cfg.strategy),
         precision=_precision(cfg.precision),  # type: ignore[arg-type]
@@ -148,53 +151,52 @@ def _run(cfg: DictConfig, mon: MonitorSettings, run_dir: Path, on_monitor: OnMon
         enable_checkpointing=bool(cfg.checkpoint.enabled),
         enable_progress_bar=bool(cfg.enable_progress_bar), enable_model_summary=False,
         num_sanity_val_steps=0, limit_val_batches=0,
-        limit_train_batches=limit,
+        limit_train_batches=cfg.limit_train_batches,
         log_every_n_steps=int(cfg.log_every_n_steps), use_distributed_sampler=False,
         default_root_dir=str(run_dir))
-    status, diverged = "completed", None
-    started = time.perf_counter()
+
+
+def _fit(trainer: L.Trainer, module: SSLModule, ckpt_path: Any) -> _Fit:
+    """``trainer.fit``, timed; a divergence ends the run as a result, not an error."""
+    started, diverged = time.perf_counter(), None
     try:
         trainer.fit(module, ckpt_path=ckpt_path)
     except Diverged as exc:
-        status = "diverged"
-        diverged = {"epoch": exc.epoch, "step": exc.step, "loss": str(exc.loss)}
-        if exc.reason:
-            diverged["reason"] = exc.reason
-    fit_seconds = time.perf_counter() - started
-    if status != "diverged" and monitor.stop_status is not None:
-        status = monitor.stop_status
+        diverged = Divergence(epoch=exc.epoch, step=exc.step, loss=str(exc.loss),
+                              reason=exc.reason or None)
+    return _Fit(time.perf_counter() - started, diverged)
+
+
+def _record(cfg: DictConfig, run_dir: Path, ckpt_dir: Path, module: SSLModule,
+            trainer: L.Trainer, monitor: RankMeMonitor, fit: _Fit) -> RunRecord:
+    """The run's metrics.json: its status, final values, sizes, history and timings."""
+    status = ("diverged" if fit.diverged else
+              monitor.stop_status if monitor.stop_status is not None else "completed")
     # The objective bank's values; a run stopped early has only its last monitor step's.
     final = monitor.objective or (monitor.history[-1] if monitor.history else {})
-    result: dict[str, Any] = {
-        "status": status, "method": str(cfg.method), "run_dir": str(run_dir),
-        **{k: final.get(k) for k in FINAL_KEYS if k in final or k in ("rankme",
-                                                                      "rankme_projector")},
-        "objective_bank_size": _bank_size(final),
-        "objective_from": "objective bank" if monitor.objective else "last monitor step",
-        "monitor_bank_size": _bank_size(monitor.history[-1] if monitor.history else {}),
-        "lr_scaled": module.scaled_lr(),  # optimizer.lr x batch_size x devices / 256
-        "epochs": int(trainer.current_epoch), "global_step": int(trainer.global_step),
-        "resumed_from_epoch": monitor.resumed_epochs,  # 0: trained from scratch here
-        "history": monitor.history,
-        "timings": {
-            "fit_seconds": round(fit_seconds, 3),
-            "train_seconds": round(monitor.train_seconds, 3),
-            "monitor_seconds": round(monitor.monitor_seconds, 3),
-            "objective_seconds": round(monitor.objective_seconds, 3),
-            "epoch_seconds": monitor.epoch_seconds,
-            "monitor_call_seconds": monitor.call_seconds,
-            "monitor_share": (round(monitor.monitor_seconds / monitor.train_seconds, 4)
-                              if monitor.train_seconds > 0 else None),
-        },
-        "checkpoint": str(resume) if resume.is_file() else None,
-    }
-    if diverged:
-        result["diverged"] = diverged
-    result = _json_safe(result)
-    if not trainer.is_global_zero:  # same values on every DDP rank: rank 0 writes them
-        return result
-    tmp = run_dir / "metrics.json.tmp"
-    tmp.write_text(json.dumps(result, indent=2))
-    tmp.replace(run_dir / "metrics.json")
-    return result
+    last = ckpt_dir / "last.ckpt"
+    return RunRecord(
+        status=status, method=str(cfg.method), run_dir=str(run_dir),
+        values={k: final.get(k) for k in RECORDED if k in final or k in ALWAYS_RECORDED},
+        objective_bank_size=_bank_size(final),
+        objective_from="objective bank" if monitor.objective else "last monitor step",
+        monitor_bank_size=_bank_size(monitor.history[-1] if monitor.history else {}),
+        lr_scaled=module.scaled_lr(),  # optimizer.lr x batch_size x devices / 256
+        epochs=int(trainer.current_epoch), global_step=int(trainer.global_step),
+        resumed_from_epoch=monitor.resumed_epochs,  # 0: trained from scratch here
+        history=monitor.history,
+        timings=Timings(
+            fit_seconds=round(fit.seconds, 3),
+            train_seconds=round(monitor.train_seconds, 3),
+            monitor_seconds=round(monitor.monitor_seconds, 3),
+            objective_seconds=round(monitor.objective_seconds, 3),
+            epoch_seconds=monitor.epoch_seconds,
+            monitor_call_seconds=monitor.call_seconds,
+            monitor_share=(round(monitor.monitor_seconds / monitor.train_seconds, 4)
+                           if monitor.train_seconds > 0 else None)),
+        checkpoint=str(last) if last.is_file() else None,
+        diverged=fit.diverged)
 
+
+def _bank_size(metrics: dict[str, float]) -> int | None:
+    return int(metrics["bank_size"]) if "bank_size" in metrics else None

@@ -22,7 +22,6 @@ from rich.live import Live
 from sweeper.runtime import WORKER_INDEX_ENV, cores_per_worker, thread_env
 from sweeper.study.plan import SweepPlan
 from sweeper.study.status import TrialEvents, sweep_progress
-from sweeper.study.storage import open_storage
 
 __all__ = ["assign_devices", "launch_local"]
 
@@ -69,12 +68,13 @@ def _to_log_files(line: str) -> None:
             handler.handle(record)
 
 
-def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
+def launch_local(plan: SweepPlan, study: optuna.Study, config_path: Path, refresh_s: float,
                  console: Console | None = None, workers: int | None = None) -> list[int]:
     """Starts the workers, shows progress until they all exit, returns their exit codes.
 
     Args:
-        plan: the checked plan; its study must exist.
+        plan: the checked plan.
+        study: its study, opened (the progress is read from it).
         config_path: the resolved config each worker loads.
         refresh_s: seconds between progress refreshes; 0 shows no live display.
         console: where progress goes.
@@ -86,14 +86,13 @@ def launch_local(plan: SweepPlan, config_path: Path, refresh_s: float,
     log_dir = config_path.parent
     devices = assign_devices(workers, _visible_gpus())
     threads = cores_per_worker(workers)
-    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
-    study = optuna.load_study(study_name=s.study_name, storage=storage)
     events = TrialEvents(study)  # before the workers start: none of their trials is missed
     procs: list[subprocess.Popen[bytes]] = []
     for i in range(workers):
         with open(log_dir / f"worker_{i}.log", "ab") as log_file:
             procs.append(subprocess.Popen(
-                [sys.executable, "-m", "sweeper.study.worker_process", str(config_path), str(i)],
+                [sys.executable, "-m", "sweeper.commands.worker_process", str(config_path),
+                 str(i)],
                 env=_worker_env(i, devices[i], threads), stdout=log_file,
                 stderr=subprocess.STDOUT))
     console.print(f"{workers} workers started (pids {', '.join(str(p.pid) for p in procs)}); "

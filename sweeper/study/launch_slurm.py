@@ -11,21 +11,19 @@ import time
 from typing import Any
 
 import optuna
+import submitit
 from rich.console import Console
 from rich.live import Live
 
 from sweeper.study.plan import SweepPlan
-from sweeper.study.requeue import WorkerJob
 from sweeper.study.settings import SlurmLauncher
 from sweeper.study.status import sweep_progress
-from sweeper.study.storage import open_storage
+from sweeper.study.worker_job import WorkerJob
 
 __all__ = ["launch_slurm"]
 
 
 def _executor(plan: SweepPlan, launcher: SlurmLauncher) -> Any:
-    import submitit
-
     executor = submitit.AutoExecutor(folder=launcher.folder, cluster="slurm",
                                      slurm_max_num_timeout=launcher.max_num_timeout)
     params: dict[str, Any] = {
@@ -44,12 +42,14 @@ def _executor(plan: SweepPlan, launcher: SlurmLauncher) -> Any:
     return executor
 
 
-def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: SlurmLauncher,
-                 console: Console | None = None, workers: int | None = None) -> list[int]:
+def launch_slurm(plan: SweepPlan, study: optuna.Study, config: dict[str, Any],
+                 launcher: SlurmLauncher, console: Console | None = None,
+                 workers: int | None = None) -> list[int]:
     """Submits the worker jobs; waits for them when ``launcher.wait``.
 
     Args:
-        plan: the checked plan; its study must exist.
+        plan: the checked plan.
+        study: its study, opened (the progress is read from it while waiting).
         config: the resolved sweep config the jobs run.
         launcher: the checked ``launcher`` block (:func:`~sweeper.study.settings.read_launcher`).
         console: where progress goes.
@@ -68,8 +68,6 @@ def launch_slurm(plan: SweepPlan, config: dict[str, Any], launcher: SlurmLaunche
                   f" (logs in {launcher.folder})")
     if not launcher.wait:
         return [0] * len(jobs)
-    storage = open_storage(s.storage, s.heartbeat_s, s.max_retries)
-    study = optuna.load_study(study_name=s.study_name, storage=storage)
     with Live(console=console, refresh_per_second=1) as live:
         while not all(j.done() for j in jobs):
             live.update(sweep_progress(study, plan))

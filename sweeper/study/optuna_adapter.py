@@ -27,6 +27,8 @@ from __future__ import annotations
 
 import json
 import warnings
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any
 
 import optuna
@@ -40,6 +42,11 @@ try:
 except ImportError as _err:  # re-raised by check_optuna's callers with what changed
     raise ImportError(f"Optuna {optuna.__version__} moved optuna.storages._heartbeat."
                       f"BaseHeartbeat ({_err}); update sweeper/study/optuna_adapter.py") from None
+_RDB_MODELS_ERROR = ""
+try:
+    from optuna.storages._rdb import models as _rdb_models
+except ImportError as _err:  # raised as OptunaChanged by what needs it (oracle results)
+    _rdb_models, _RDB_MODELS_ERROR = None, str(_err)  # type: ignore[assignment]
 
 __all__ = ["BaseHeartbeat", "OptunaChanged", "check_optuna", "grpc_storage_server", "rdb_engine",
            "set_finished_trial_user_attrs", "stale_trial_ids"]
@@ -73,9 +80,7 @@ def grpc_storage_server(storage: optuna.storages.BaseStorage, threads: int) -> A
     Raises:
         OptunaChanged: when Optuna's gRPC servicer moved.
     """
-    from concurrent.futures import ThreadPoolExecutor
-
-    import grpc
+    import grpc  # the grpc extra (sweep.storage_proxy): only a proxy needs it
 
     try:
         from optuna.storages._grpc.auto_generated import api_pb2_grpc
@@ -102,14 +107,12 @@ def stale_trial_ids(storage: RDBStorage, study_id: int) -> list[int]:
     return [int(i) for i in method(study_id)]
 
 
-def _models() -> Any:
-    try:
-        from optuna.storages._rdb import models
-    except ImportError as err:
-        raise OptunaChanged(f"optuna.storages._rdb.models ({err})") from None
-    if not hasattr(models, "TrialUserAttributeModel"):
+def _models() -> ModuleType:
+    if _rdb_models is None:
+        raise OptunaChanged(f"optuna.storages._rdb.models ({_RDB_MODELS_ERROR})")
+    if not hasattr(_rdb_models, "TrialUserAttributeModel"):
         raise OptunaChanged("optuna.storages._rdb.models (no TrialUserAttributeModel)")
-    return models
+    return _rdb_models
 
 
 def set_finished_trial_user_attrs(storage: optuna.storages.BaseStorage, study_name: str,

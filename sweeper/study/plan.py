@@ -2,14 +2,15 @@
 
 Everything a user can get wrong is checked in :func:`make_plan` and :func:`open_study`
 before any trial exists: the ``sweep`` block, every search-space expression and key (each
-key is applied to a copy of the training config in struct mode), the enqueued params, the
-sampler and pruner names, the storage, and the directions of an existing study.
+key is applied to a copy of the training config in struct mode), the training config at the
+ends of the space (by the training function's own ``check_trials`` hook), the enqueued
+params, the sampler and pruner names, the storage, and the directions of an existing study.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,12 +29,11 @@ from optuna.study import StudyDirection
 from sweeper.study.algorithms import make_pruner, make_sampler
 from sweeper.study.settings import SweepSettings, read_settings, split_config
 from sweeper.study.space import Param, parse_space
-from sweeper.study.storage import StudyStorage, mask_url, open_storage
+from sweeper.study.storage import StudyStorage
+from sweeper.study.train_fn import load_train_fn, trial_check
 
-__all__ = ["OUR_TRAINING", "SweepPlan", "apply_params", "check_training", "make_plan",
-           "open_study"]
-
-OUR_TRAINING = "sweeper.ssl:train"  # sweep.train_fn's default: its configs can be checked
+__all__ = ["SweepPlan", "apply_params", "check_trial_configs", "make_plan", "open_study",
+           "trial_points"]
 
 
 @dataclass(frozen=True)
@@ -88,52 +88,31 @@ def _corners(dist: BaseDistribution) -> list[Any]:
     return [dist.low, dist.high]
 
 
-def _one_device(devices: Any) -> None:
-    """A trial trains inside its worker's process: one device (a count of 1 or one device
-    id), no DDP ranks of its own."""
-    ids = list(devices) if isinstance(devices, Sequence) and not isinstance(devices, str) \
-        else None
-    count = str(devices).strip()
-    if (len(ids) != 1) if ids is not None else (count != "1" and not count.endswith(",")):
-        raise ValueError(f"devices={devices!r}: a sweep trial trains in its worker's process on "
-                         "one device (devices=1, or one device id such as [3]); run more "
-                         "workers (sweep.workers, one GPU each) instead of DDP per trial")
+def trial_points(train_cfg: DictConfig,
+                 space: dict[str, Param]) -> Iterator[tuple[str, DictConfig]]:
+    """The training configs a check of the space tries, with where each is: every param at
+    its first value (``""``), then each param moved to each of its :func:`_corners` (``" at
+    KEY=VALUE"``), the others left at their first value."""
+    base = {k: _example(p.distribution) for k, p in space.items()}
+    yield "", apply_params(train_cfg, base)
+    for key, p in space.items():
+        for value in _corners(p.distribution):
+            yield f" at {key}={value!r}", apply_params(train_cfg, {**base, key: value})
 
 
-def check_training(train_cfg: DictConfig, space: dict[str, Param]) -> None:
-    """What every trial of ``sweeper.ssl:train`` needs, checked before the study exists: the
-    config at each end of every param, at every choice and every value of a short integer
-    range (the other params at their first value) passes the training config's checks, the
-    data of each is there, and each backbone builds.
+def check_trial_configs(train_fn_spec: str, train_cfg: DictConfig,
+                        space: dict[str, Param]) -> None:
+    """What every trial needs, checked before the study exists by the training function's
+    ``check_trials`` hook (:class:`~sweeper.study.train_fn.TrialCheck`) on the
+    :func:`trial_points` of the space; nothing when the function declares no hook.
 
     Raises:
-        ValueError: naming the param value and what is wrong with it.
+        ValueError: for a training function that cannot be imported, or naming the param
+            value and what is wrong with it.
     """
-    from sweeper.ssl.build import build_model, checked_config
-    from sweeper.ssl.data import check_data
-
-    base = {k: _example(p.distribution) for k, p in space.items()}
-    points = [("", base)] + [(f" at {key}={value!r}", {**base, key: value})
-                             for key, p in space.items() for value in _corners(p.distribution)]
-    seen_data: set[str] = set()
-    seen_models: set[str] = set()
-    for where, params in points:
-        cfg = apply_params(train_cfg, params)
-        try:
-            cfg = checked_config(cfg)
-            _one_device(cfg.get("devices"))
-            data = OmegaConf.to_yaml(cfg.data, resolve=True)
-            if data not in seen_data:
-                seen_data.add(data)
-                check_data(cfg.data)
-            model = OmegaConf.to_yaml(OmegaConf.masked_copy(
-                cfg, ["method", "method_kwargs", "backbone", "data"]), resolve=True)
-            if model not in seen_models:
-                seen_models.add(model)
-                build_model(cfg)
-        except (ValueError, TypeError, KeyError) as err:
-            raise ValueError(f"the training config{where} fails before any trial: "
-                             f"{str(err).splitlines()[0]}") from None
+    check = trial_check(load_train_fn(train_fn_spec))
+    if check is not None:
+        check(trial_points(train_cfg, space))
 
 
 def _contains(dist: BaseDistribution, value: Any) -> bool:
@@ -154,8 +133,9 @@ def make_plan(cfg: DictConfig, base: Path | None = None, *,
     Args:
         cfg: the composed config with ``sweep``, ``space`` and the training keys.
         base: folder for relative paths; the current directory by default.
-        check_trials: also run :func:`check_training` (data, model) for the project's
-            training; False checks the config alone (a preset whose data is elsewhere).
+        check_trials: also run :func:`check_trial_configs` (the training function's own
+            check of the space's ends, e.g. data and model); False checks the config alone
+            (a preset whose data is elsewhere).
 
     Raises:
         ValueError: for any bad setting, expression, key, enqueued param, sampler or pruner.
@@ -168,8 +148,8 @@ def make_plan(cfg: DictConfig, base: Path | None = None, *,
     assert isinstance(params, dict)
     space = parse_space({str(k): v for k, v in params.items()})
     apply_params(train_cfg, {k: _example(p.distribution) for k, p in space.items()})
-    if check_trials and settings.train_fn == OUR_TRAINING:
-        check_training(train_cfg, space)
+    if check_trials:
+        check_trial_configs(settings.train_fn, train_cfg, space)
     for i, entry in enumerate(settings.enqueue):
         for key, value in entry.items():
             if key not in space:
@@ -189,7 +169,7 @@ def make_plan(cfg: DictConfig, base: Path | None = None, *,
 
 
 def open_study(plan: SweepPlan, *, create: bool, worker_index: int = 0,
-               storage: StudyStorage | None = None) -> optuna.Study:
+               storage: StudyStorage) -> optuna.Study:
     """Creates or loads the plan's study, with this worker's sampler and pruner.
 
     Args:
@@ -197,14 +177,13 @@ def open_study(plan: SweepPlan, *, create: bool, worker_index: int = 0,
         create: create the study when missing and enqueue ``sweep.enqueue`` (the ``sweep``
             command); a worker (``create=False``) requires the study to exist.
         worker_index: offsets the sampler seed.
-        storage: an opened storage to reuse; opened from the settings otherwise.
+        storage: the opened storage (:func:`~sweeper.study.storage.open_storage`).
 
     Raises:
         ValueError: unreachable storage, a missing study for a worker, or an existing study
             whose directions differ from the configured ones.
     """
     s = plan.settings
-    storage = storage or open_storage(s.storage, s.heartbeat_s, s.max_retries)
     wanted = [StudyDirection.MAXIMIZE if d == "maximize" else StudyDirection.MINIMIZE
               for d in s.directions]
     names = set(optuna.get_all_study_names(storage))
@@ -213,11 +192,11 @@ def open_study(plan: SweepPlan, *, create: bool, worker_index: int = 0,
         if list(existing.directions) != wanted:
             have = [d.name.lower() for d in existing.directions]
             raise ValueError(
-                f"study {s.study_name!r} in {mask_url(s.storage)} has directions {have}, "
+                f"study {s.study_name!r} in {s.storage} has directions {have}, "
                 f"the config asks for {list(s.directions)} (objective {list(s.objectives)}); "
                 "use another sweep.study_name or the study's directions")
     elif not create:
-        raise ValueError(f"no study {s.study_name!r} in {mask_url(s.storage)}; "
+        raise ValueError(f"no study {s.study_name!r} in {s.storage}; "
                          "create it with `rankme-sweeper sweep` first")
     sampler = make_sampler(s.sampler, plan.space, worker_index)
     pruner = make_pruner(s.pruner, s.multi_objective)

@@ -3,11 +3,12 @@
 Every worker otherwise holds its own connections (a pool each, plus its heartbeat thread's
 queries); hundreds of workers on one PostgreSQL exhaust its connections, many on SQLite
 meet "database is locked". With ``sweep.storage_proxy.enabled=true`` the ``sweep`` command
-starts this module as a process in front of ``sweep.storage`` (at most
+starts a proxy process (:func:`start_proxy`: ``python -m sweeper.commands.storage_proxy``,
+which runs :func:`serve`) in front of ``sweep.storage`` (at most
 ``sweep.storage_proxy.max_connections`` connections), hands the workers
 ``grpc://HOST:PORT`` and stops it when it ends. The process serves Optuna's gRPC storage
 proxy API and, beside it, what this project's workers need that Optuna's API lacks
-(:mod:`sweeper.study.proxy_client`): heartbeats, stale trials and the study's slot lock.
+(:mod:`sweeper.study.storage.proxy`): heartbeats, stale trials and the study's slot lock.
 
 The proxy is unauthenticated (plain gRPC): whoever reaches its port can change the study.
 Run it on a network only the cluster's nodes reach.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import logging
 import os
 import select
-import signal
 import subprocess
 import sys
 import threading
@@ -30,8 +30,8 @@ from typing import Any
 import optuna
 
 from sweeper.study.optuna_adapter import grpc_storage_server, rdb_engine, stale_trial_ids
-from sweeper.study.proxy_client import SERVICE, is_proxy_url, require_grpc
-from sweeper.study.storage import mask_secrets, mask_url, open_storage
+from sweeper.study.storage import StorageSettings, open_storage
+from sweeper.study.storage.proxy import SERVICE, _dumps, _loads, require_grpc
 
 __all__ = ["PROXY_STORAGE_ENV", "ProxyProcess", "bind_address", "serve", "start_proxy"]
 
@@ -75,9 +75,7 @@ class _SlotLocks:
 
 
 def _service(storage: optuna.storages.RDBStorage, max_retries: int) -> Any:
-    import grpc
-
-    from sweeper.study.proxy_client import _dumps, _loads
+    import grpc  # the "grpc" extra: start_proxy checked it is installed (require_grpc)
 
     locks = _SlotLocks()
     methods = {
@@ -107,10 +105,11 @@ def serve(url: str, host: str, port: int, *, heartbeat_s: int, max_retries: int,
     Raises:
         ValueError: for an unreachable storage or a port that cannot be bound.
     """
-    if is_proxy_url(url):
+    settings = StorageSettings.parse(url, heartbeat_s=heartbeat_s, max_retries=max_retries)
+    if settings.scheme == "grpc":
         raise ValueError(f"sweep.storage {url!r} is already a storage proxy; put the proxy in "
                          "front of the database URL")
-    storage = open_storage(url, heartbeat_s, max_retries, max_connections=max_connections,
+    storage = open_storage(settings, max_connections=max_connections,
                            application="rankme-sweeper-proxy")
     assert isinstance(storage, optuna.storages.RDBStorage)
     # Optuna's cache in front of the RDB storage: finished trials are read from it once.
@@ -128,48 +127,11 @@ def serve(url: str, host: str, port: int, *, heartbeat_s: int, max_retries: int,
     server.start()
     print(f"listening {bound}", flush=True)
     logging.getLogger(__name__).info("storage proxy for %s on %s:%d (%d connections at most)",
-                                     mask_url(url), host, bound, max_connections)
+                                     settings.masked, host, bound, max_connections)
     stop.wait()
     server.stop(grace=5.0).wait()
     storage.remove_session()
     rdb_engine(storage).dispose()
-
-
-def _watch_parent(stop: threading.Event) -> None:
-    """Sets ``stop`` when the process that started this one is gone (killed, not stopped):
-    an orphaned proxy would hold its port and connections for ever."""
-    parent = os.getppid()
-    while not stop.wait(1.0):
-        if os.getppid() != parent:
-            stop.set()
-
-
-USAGE = ("usage: python -m sweeper.study.proxy_server HOST PORT HEARTBEAT_S MAX_RETRIES "
-         f"MAX_CONNECTIONS THREADS (the database URL in {PROXY_STORAGE_ENV})")
-
-
-def main(argv: list[str]) -> int:
-    """``python -m sweeper.study.proxy_server HOST PORT HEARTBEAT_S MAX_RETRIES
-    MAX_CONNECTIONS THREADS``, the database URL in :data:`PROXY_STORAGE_ENV`; exit 0 when
-    stopped (SIGTERM), 2 for bad input."""
-    if len(argv) != 6 or not all(a.isdigit() for a in argv[1:]):
-        print(USAGE, file=sys.stderr)
-        return 2
-    host = argv[0]
-    port, heartbeat_s, max_retries, max_connections, threads = (int(a) for a in argv[1:])
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s %(levelname)s] %(message)s")
-    url = os.environ.get(PROXY_STORAGE_ENV, "")
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    signal.signal(signal.SIGINT, lambda *_: stop.set())
-    threading.Thread(target=_watch_parent, args=(stop,), daemon=True).start()
-    try:
-        serve(url, host, port, heartbeat_s=heartbeat_s, max_retries=max_retries,
-              max_connections=max_connections, threads=threads, stop=stop)
-    except ValueError as err:
-        print(f"error: {mask_secrets(str(err), url)}", file=sys.stderr, flush=True)
-        return 2
-    return 0
 
 
 @dataclass
@@ -219,7 +181,7 @@ def start_proxy(url: str, *, host: str, port: int, heartbeat_s: int, max_retries
     offset = log_path.stat().st_size if log_path.exists() else 0
     with open(log_path, "ab") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "sweeper.study.proxy_server", bind_address(host),
+            [sys.executable, "-m", "sweeper.commands.storage_proxy", bind_address(host),
              *(str(n) for n in (port, heartbeat_s, max_retries, max_connections, threads))],
             env=env, stdout=subprocess.PIPE, stderr=log,
             start_new_session=True)  # the sweep stops it after its workers, not on Ctrl-C
@@ -244,6 +206,3 @@ def start_proxy(url: str, *, host: str, port: int, heartbeat_s: int, max_retries
         raise ValueError(f"the storage proxy did not start: {detail}")
     return ProxyProcess(process, f"grpc://{host}:{int(line.split()[1])}", log_path)
 
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))

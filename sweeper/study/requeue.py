@@ -11,9 +11,9 @@ limit) is killed and later started again with the same ``SLURM_JOB_ID`` and a hi
 - :func:`keep_requeued_trials_alive`: the other workers fail trials whose heartbeat is
   stale; before they do, a trial whose Slurm job is waiting to run again (pending, or
   restarted and not yet back on its trial) gets a heartbeat, so it is not failed and retried.
-- :class:`WorkerJob`: what the Slurm launcher submits; submitit calls its ``checkpoint`` on
-  the time-limit signal (``USR2``, ``launcher.signal_delay_s`` before the limit) and
-  requeues the job, which then continues as above.
+- :class:`~sweeper.study.worker_job.WorkerJob`: what the Slurm launcher submits; submitit
+  calls its ``checkpoint`` on the time-limit signal (``USR2``, ``launcher.signal_delay_s``
+  before the limit) and requeues the job, which then continues as above.
 """
 
 from __future__ import annotations
@@ -26,11 +26,10 @@ from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from submitit.helpers import Checkpointable, DelayedSubmission
 
 from sweeper.study.storage import StudyStorage, trial_id
 
-__all__ = ["WorkerJob", "keep_requeued_trials_alive", "own_interrupted_trial", "slurm_attrs"]
+__all__ = ["keep_requeued_trials_alive", "own_interrupted_trial", "slurm_attrs"]
 
 log = logging.getLogger(__name__)
 
@@ -104,21 +103,3 @@ def keep_requeued_trials_alive(study: optuna.Study, storage: StudyStorage,
             kept.append(t.number)
     return kept
 
-
-class WorkerJob(Checkpointable):
-    """A sweep worker as a submitit job that is requeued, not failed, at its time limit.
-
-    Called as ``WorkerJob()(config, worker_index)``; submitit's ``checkpoint`` resubmits the
-    same call, and the restarted worker continues its trial (:func:`own_interrupted_trial`).
-    """
-
-    def __call__(self, config: dict[str, Any] | str, worker_index: int) -> dict[str, int]:
-        from sweeper.study.worker_process import worker_job
-
-        return worker_job(config, worker_index)
-
-    def checkpoint(self, *args: Any, **kwargs: Any) -> DelayedSubmission:
-        log.warning("Slurm job %s is requeued (time limit or preemption); its trial continues "
-                    "from its last checkpoint when the job runs again",
-                    os.environ.get("SLURM_JOB_ID"))
-        return DelayedSubmission(self, *args, **kwargs)

@@ -16,14 +16,12 @@ from typing import Any
 
 from omegaconf import MISSING, DictConfig, OmegaConf
 
-from sweeper.metrics.registry import METRICS
+from sweeper.metrics.registry import SELECTING, direction_of
 from sweeper.schema import read_block
+from sweeper.study.storage import ProxySchema, StorageSettings
 
-__all__ = ["DEFAULT_DIRECTIONS", "LAUNCHERS", "LocalLauncher", "ProxySchema", "SlurmLauncher",
+__all__ = ["LAUNCHERS", "LocalLauncher", "ProxySchema", "SlurmLauncher",
            "SweepSchema", "SweepSettings", "read_launcher", "read_settings", "split_config"]
-
-# Direction per metric when `sweep.direction` is null: the metric registry's.
-DEFAULT_DIRECTIONS: dict[str, str] = {m.name: m.direction for m in METRICS if m.selects}
 
 # Config keys that belong to the sweep, not to a training run.
 SWEEP_KEYS = ("sweep", "space", "launcher", "hydra")
@@ -52,16 +50,6 @@ class PrunerSchema:
     max_resource: int | str = MISSING
     reduction_factor: int = MISSING
     p_threshold: float = MISSING
-
-
-@dataclass
-class ProxySchema:
-    """``sweep.storage_proxy``: a gRPC storage proxy in front of ``sweep.storage``."""
-
-    enabled: bool = MISSING
-    host: str | None = MISSING  # what workers connect to; null: chosen by the launcher
-    port: int = MISSING  # 0: any free port
-    max_connections: int = MISSING
 
 
 @dataclass
@@ -120,19 +108,16 @@ class SweepSettings:
     """A checked ``sweep.*`` block (paths absolute, objectives and directions as tuples)."""
 
     study_name: str
-    storage: str
+    storage: StorageSettings  # with sweep.heartbeat_s, max_retries and storage_proxy
     dir: Path
     objectives: tuple[str, ...]
     directions: tuple[str, ...]
     n_trials: int
     workers: int
-    heartbeat_s: int
-    max_retries: int
     sampler: dict[str, Any]
     pruner: dict[str, Any]
     enqueue: tuple[dict[str, Any], ...]
     train_fn: str
-    storage_proxy: ProxySchema | None = None  # None: workers open sweep.storage themselves
 
     @property
     def multi_objective(self) -> bool:
@@ -151,11 +136,11 @@ def _objectives(value: Any) -> tuple[str, ...]:
         else None
     if not names:
         raise ValueError(f"sweep.objective must be a metric name or a list of them, got {value!r}; "
-                         f"allowed: {', '.join(DEFAULT_DIRECTIONS)}")
+                         f"allowed: {', '.join(SELECTING)}")
     for name in names:
-        if name not in DEFAULT_DIRECTIONS:
+        if name not in SELECTING:
             raise ValueError(f"sweep.objective {name!r} is not a metric; "
-                             f"allowed: {', '.join(DEFAULT_DIRECTIONS)}")
+                             f"allowed: {', '.join(SELECTING)}")
     if len(set(names)) != len(names):
         raise ValueError(f"sweep.objective lists a metric twice: {names}")
     return tuple(names)
@@ -163,7 +148,7 @@ def _objectives(value: Any) -> tuple[str, ...]:
 
 def _directions(value: Any, objectives: tuple[str, ...]) -> tuple[str, ...]:
     if value is None:
-        return tuple(DEFAULT_DIRECTIONS[name] for name in objectives)
+        return tuple(direction_of(name) for name in objectives)  # the registry's
     given = [value] if isinstance(value, str) else list(value)
     if len(given) != len(objectives):
         raise ValueError(f"sweep.direction has {len(given)} entries for {len(objectives)} "
@@ -172,34 +157,6 @@ def _directions(value: Any, objectives: tuple[str, ...]) -> tuple[str, ...]:
         if direction not in ("maximize", "minimize"):
             raise ValueError(f"sweep.direction {direction!r} must be maximize or minimize")
     return tuple(given)
-
-
-def _absolute_storage(url: str, base: Path) -> str:
-    """``sqlite:///relative.db`` made absolute, so that every worker finds the same file."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix) and not url.startswith(prefix + "/") and url != prefix + ":memory:":
-        return prefix + str((base / url[len(prefix):]).resolve())
-    return url
-
-
-def _proxy(proxy: ProxySchema, storage: str) -> ProxySchema | None:
-    if not proxy.enabled:
-        return None
-    if not 0 <= proxy.port <= 65535:
-        raise ValueError(f"sweep.storage_proxy.port must be 0 (any free port) to 65535, "
-                         f"got {proxy.port}")
-    _positive_int("storage_proxy.max_connections", proxy.max_connections)
-    if proxy.host is not None and not proxy.host.strip():
-        raise ValueError("sweep.storage_proxy.host must be a host name or address, or null")
-    if storage.startswith("grpc://"):
-        raise ValueError(f"sweep.storage_proxy.enabled=true with sweep.storage={storage!r}, "
-                         "already a proxy: give the database URL, or disable the proxy")
-    if storage in ("sqlite://", "sqlite:///:memory:"):
-        raise ValueError(f"sweep.storage_proxy.enabled=true with sweep.storage={storage!r}: an "
-                         "in-memory database lives in one process and the proxy is another; "
-                         "use a database file or server (sqlite:////abs/study.db, "
-                         "postgresql+psycopg://...)")
-    return proxy
 
 
 def split_config(cfg: DictConfig) -> tuple[DictConfig, DictConfig]:
@@ -235,38 +192,41 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
     raw = read_block(SweepSchema, sweep, "sweep", "conf/sweep.yaml")
     base = (base or Path.cwd()).resolve()
     objectives = _objectives(raw.objective)
-    heartbeat = _positive_int("heartbeat_s", raw.heartbeat_s, minimum=2)
-    max_retries = _positive_int("max_retries", raw.max_retries, minimum=0)
     for entry in raw.enqueue:
         for key, value in entry.items():
             if isinstance(value, float) and not math.isfinite(value):
                 raise ValueError(f"sweep.enqueue: {key}={value} is not finite")
     if not raw.study_name:
         raise ValueError("sweep.study_name must be a non-empty string")
-    proxy = _proxy(raw.storage_proxy, raw.storage)
+    storage = StorageSettings.parse(raw.storage, heartbeat_s=raw.heartbeat_s,
+                                    max_retries=raw.max_retries, proxy=raw.storage_proxy,
+                                    base=base)
     return SweepSettings(
         study_name=raw.study_name,
-        storage=_absolute_storage(raw.storage, base),
+        storage=storage,
         dir=(base / raw.dir).resolve(),
         objectives=objectives,
         directions=_directions(raw.direction, objectives),
         n_trials=_positive_int("n_trials", raw.n_trials),
         workers=_positive_int("workers", raw.workers),
-        heartbeat_s=heartbeat,
-        max_retries=max_retries,
         sampler=asdict(raw.sampler),
         pruner=asdict(raw.pruner),
         enqueue=tuple(dict(e) for e in raw.enqueue),
         train_fn=raw.train_fn,
-        storage_proxy=proxy,
     )
 
 
-def read_launcher(launcher: Mapping[str, Any] | DictConfig) -> LocalLauncher | SlurmLauncher:
+def read_launcher(launcher: Mapping[str, Any] | DictConfig, sweep: SweepSettings | None = None
+                  ) -> LocalLauncher | SlurmLauncher:
     """Checks a ``launcher`` block (``conf/launcher/<name>.yaml``) and returns it typed.
 
+    Args:
+        launcher: the block.
+        sweep: the sweep it launches, checked with its rules across both blocks.
+
     Raises:
-        ValueError: for an unknown launcher name, or a bad key or value.
+        ValueError: for an unknown launcher name, a bad key or value, or a launcher that
+            cannot run ``sweep``.
     """
     name = launcher.get("name")
     if name not in LAUNCHERS:
@@ -285,4 +245,8 @@ def read_launcher(launcher: Mapping[str, Any] | DictConfig) -> LocalLauncher | S
         for key in ("signal_delay_s", "max_num_timeout"):
             if getattr(block, key) < 0:
                 raise ValueError(f"launcher.{key} must be >= 0, got {getattr(block, key)}")
+        if sweep is not None and sweep.storage.proxy is not None and not block.wait:
+            raise ValueError("sweep.storage_proxy.enabled=true needs launcher.wait=true: the "
+                             "proxy runs as long as the sweep command, and the jobs need it "
+                             "to the end")
     return block

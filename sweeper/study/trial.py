@@ -1,7 +1,8 @@
 """One trial: asked with its params sampled, trained in-process, RankMe reported per monitor
 step, told.
 
-The training function follows ``sweeper.ssl.train``'s contract (:class:`TrainFn`)::
+The training function follows ``sweeper.ssl.train``'s contract
+(:class:`~sweeper.study.train_fn.TrainFn`)::
 
     train(cfg, run_dir, on_monitor) -> dict   # metrics.json content, "status" included
 
@@ -12,84 +13,23 @@ and returns with status "pruned". No exception class crosses from the training c
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import math
 import os
 import socket
 import traceback
 import warnings
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import optuna
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import OmegaConf
 from optuna.storages import RetryFailedTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
-from sweeper.study.plan import OUR_TRAINING, SweepPlan, apply_params
+from sweeper.study.plan import SweepPlan, apply_params
+from sweeper.study.train_fn import TrainFn, resume_overrides
 
-__all__ = ["MonitorFn", "TrainFn", "ask_trial", "check_train_fn", "load_train_fn", "run_trial"]
-
-MonitorFn = Callable[[int, dict[str, float]], str | None]
-
-
-class TrainFn(Protocol):
-    """``train(cfg, run_dir, on_monitor) -> metrics dict`` (see ``sweeper.ssl.train``).
-
-    The contract a training function keeps with the study:
-
-    - ``cfg`` is the training config with the trial's params applied; everything the run
-      writes goes under ``run_dir``.
-    - After each monitor step it calls ``on_monitor(epoch, metrics)`` (``metrics`` holds the
-      objective's name, e.g. ``rankme``). The call returns None to go on, or a status
-      (``"pruned"``): the function then stops after that epoch and returns with that status.
-    - It returns the metrics.json content: ``status`` ("completed", "pruned" or "diverged";
-      the last two are told PRUNED) and a value for every objective (a non-finite value
-      may be None). An exception fails the trial, its message kept in the ``error`` attr.
-    """
-
-    def __call__(self, cfg: DictConfig, run_dir: Path,
-                 on_monitor: MonitorFn | None = None) -> dict[str, Any]: ...
-
-
-def _split_spec(spec: str) -> tuple[str, str]:
-    module_name, _, attr = spec.partition(":")
-    if not module_name or not attr:
-        raise ValueError(f"sweep.train_fn {spec!r} must look like 'package.module:function'")
-    return module_name, attr
-
-
-def load_train_fn(spec: str) -> TrainFn:
-    """Imports ``"module:function"`` (``sweep.train_fn``).
-
-    Raises:
-        ValueError: when the spec is malformed or does not name a callable.
-    """
-    module_name, attr = _split_spec(spec)
-    try:
-        fn = getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(f"sweep.train_fn {spec!r} cannot be imported: {err}") from None
-    if not callable(fn):
-        raise ValueError(f"sweep.train_fn {spec!r} is not callable")
-    return fn
-
-
-def check_train_fn(spec: str) -> None:
-    """Cheap check of ``sweep.train_fn`` (its module exists) without importing it.
-
-    Raises:
-        ValueError: when the spec is malformed or its module cannot be found.
-    """
-    module_name, _ = _split_spec(spec)
-    try:
-        found = importlib.util.find_spec(module_name)
-    except ImportError:
-        found = None
-    if found is None:
-        raise ValueError(f"sweep.train_fn {spec!r} cannot be imported: no module {module_name!r}")
+__all__ = ["ask_trial", "run_trial"]
 
 
 def ask_trial(study: optuna.Study, plan: SweepPlan) -> optuna.Trial:
@@ -164,11 +104,11 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
         cfg = apply_params(plan.train_cfg, dict(trial.params))
         if "tracking" in cfg:  # loggers file every trial under the study's name
             OmegaConf.update(cfg, "tracking.experiment", s.study_name)
-        if resumed and s.train_fn == OUR_TRAINING:
+        if resumed:
             # from the dead attempt's last.ckpt, however old; the per-epoch values it had
             # reached are reported to this trial again before training goes on
-            OmegaConf.update(cfg, "auto_resume.enabled", True)
-            OmegaConf.update(cfg, "auto_resume.max_hours", None)
+            for key, value in resume_overrides(train_fn).items():
+                OmegaConf.update(cfg, key, value)
         result = train_fn(cfg, run_dir, on_monitor)
         status = str(result.get("status", "completed"))
         trial.set_user_attr("train_status", status)

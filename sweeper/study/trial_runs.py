@@ -7,7 +7,6 @@ skipped, with the reason, so a report says what it left out.
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +15,8 @@ from typing import Any
 import optuna
 from optuna.trial import TrialState
 
-from sweeper.study.storage import StudyStorage, mask_url, open_storage, sqlite_path
+from sweeper.metrics.run_record import METRICS_FILE, RunRecord
+from sweeper.study.storage import StorageSettings, StudyStorage, open_storage
 
 __all__ = ["TrialRun", "load_existing_study", "load_trial_runs", "study_folder"]
 
@@ -33,7 +33,7 @@ class TrialRun:
     state: str
     params: dict[str, Any]
     run_dir: Path | None
-    metrics: dict[str, Any] = field(default_factory=dict)
+    metrics: RunRecord = field(default_factory=RunRecord)
     checkpoint: Path | None = None
     skipped: str | None = None  # why it cannot be evaluated; None when usable
     stopped: str | None = None  # "diverged"/"pruned": stopped before it could be probed
@@ -41,7 +41,7 @@ class TrialRun:
     @property
     def method(self) -> str:
         """The SSL method, from metrics.json (``unknown`` when absent)."""
-        return str(self.metrics.get("method") or "unknown")
+        return str(self.metrics.method or "unknown")
 
 
 def _checkpoint(run_dir: Path) -> Path | None:
@@ -66,22 +66,21 @@ def _read(trial: optuna.trial.FrozenTrial, base: Path) -> TrialRun:
     if run_dir is None:
         run.skipped = "no run_dir user attr"
         return run
-    path = run_dir / "metrics.json"
+    path = run_dir / METRICS_FILE
     try:
-        run.metrics = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError) as err:
+        run.metrics = RunRecord.read(run_dir)
+    except (OSError, ValueError) as err:  # a json.JSONDecodeError is a ValueError
         run.skipped = f"unreadable {path}: {type(err).__name__}"
         return run
-    status = str(run.metrics.get("status", ""))
-    rankme = run.metrics.get("rankme")
+    status = str(run.metrics.status or "")
+    rankme = run.metrics.values.get("rankme")
     usable_rankme = isinstance(rankme, int | float) and math.isfinite(rankme)
     if "fail" in status or "error" in status:
         run.skipped = f"training status {status!r}"
     elif status in STOPPED and (not usable_rankme or _checkpoint(run_dir) is None):
         run.stopped = status
-        where = run.metrics.get("diverged") or {}
-        how = (f" ({where.get('reason') or 'loss ' + str(where.get('loss'))} in epoch "
-               f"{where.get('epoch')}, step {where.get('step')})" if where else "")
+        where = run.metrics.diverged
+        how = (f" ({where.what} in epoch {where.epoch}, step {where.step})" if where else "")
         run.skipped = f"{status}{how} before any checkpoint: no features to probe"
     elif not usable_rankme:
         run.skipped = f"no finite rankme in {path} (got {rankme!r})"
@@ -118,27 +117,25 @@ def study_folder(runs: list[TrialRun]) -> Path:
     return max(set(parents), key=parents.count)
 
 
-def load_existing_study(storage_url: str, study_name: str, heartbeat_s: int,
-                        max_retries: int) -> tuple[optuna.Study, StudyStorage]:
+def load_existing_study(storage: StorageSettings,
+                        study_name: str) -> tuple[optuna.Study, StudyStorage]:
     """Opens an existing study and its storage (never creates either).
 
     Args:
-        storage_url: ``sweep.storage``.
+        storage: the checked ``sweep.storage`` settings.
         study_name: ``sweep.study_name``.
-        heartbeat_s, max_retries: the study's ``sweep.heartbeat_s`` and ``sweep.max_retries``
-            (see :func:`~sweeper.study.storage.open_storage`).
 
     Raises:
         ValueError: for a missing SQLite file, an unknown study name (listing those there)
             or an unreachable storage.
     """
-    path = sqlite_path(storage_url)
+    path = storage.database_file
     if path is not None and not path.is_file():
-        raise ValueError(f"no study database at {path} (sweep.storage={mask_url(storage_url)}); "
+        raise ValueError(f"no study database at {path} (sweep.storage={storage.masked}); "
                          "run `rankme-sweeper sweep` first or pass sweep.storage=...")
-    storage = open_storage(storage_url, heartbeat_s, max_retries)
-    names = optuna.get_all_study_names(storage)
+    opened = open_storage(storage)
+    names = optuna.get_all_study_names(opened)
     if study_name not in names:
-        raise ValueError(f"no study named {study_name!r} in {mask_url(storage_url)}; it holds: "
+        raise ValueError(f"no study named {study_name!r} in {storage.masked}; it holds: "
                          f"{', '.join(names) or 'no study'}")
-    return optuna.load_study(study_name=study_name, storage=storage), storage
+    return optuna.load_study(study_name=study_name, storage=opened), opened

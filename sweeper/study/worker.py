@@ -23,10 +23,11 @@ from optuna.trial import TrialState
 
 from sweeper.study.plan import SweepPlan, open_study
 from sweeper.study.requeue import keep_requeued_trials_alive, own_interrupted_trial, slurm_attrs
-from sweeper.study.slots import count_trials, slot_lock
+from sweeper.study.slots import count_trials
 from sweeper.study.status import trial_ended_line, trial_started_line
 from sweeper.study.storage import StudyStorage, open_storage, trial_id
-from sweeper.study.trial import TrainFn, ask_trial, run_trial
+from sweeper.study.train_fn import TrainFn
+from sweeper.study.trial import ask_trial, run_trial
 
 __all__ = ["WorkerReport", "run_worker"]
 
@@ -77,7 +78,7 @@ def _next_trial(study: optuna.Study, storage: StudyStorage,
                 plan: SweepPlan) -> optuna.Trial | bool:
     """Asks for a trial under the slot lock: a trial, True (wait) or False (study done)."""
     s = plan.settings
-    with slot_lock(storage, s.storage, s.study_name), warnings.catch_warnings():
+    with storage.slot_lock(s.study_name), warnings.catch_warnings():
         # Optuna warns that heartbeats are meant for Study.optimize: this loop is its
         # ask/tell equivalent (stale trials failed first, a heartbeat thread per trial).
         warnings.filterwarnings("ignore", message="Heartbeat of storage")
@@ -125,7 +126,7 @@ def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
         training function that always raises would otherwise loop forever).
     """
     s = plan.settings
-    storage = storage or open_storage(s.storage, s.heartbeat_s, s.max_retries)
+    storage = storage or open_storage(s.storage)
     study = open_study(plan, create=False, worker_index=worker_index, storage=storage)
     interval = float(storage.get_heartbeat_interval() or 1)
     report = WorkerReport()
@@ -158,7 +159,7 @@ def run_worker(plan: SweepPlan, train_fn: TrainFn, worker_index: int = 0,
             study.get_trials(deepcopy=False)[trial.number], s.objectives))
         report.states[state.name] = report.states.get(state.name, 0) + 1
         failures_in_row = failures_in_row + 1 if state == TrialState.FAIL else 0
-        if failures_in_row > s.max_retries:
+        if failures_in_row > s.storage.max_retries:
             log.error("%s: %d trials failed in a row; stopping (see the trials' 'error' attr)",
                       tag, failures_in_row)
             report.stopped_by_errors = True

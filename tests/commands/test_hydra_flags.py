@@ -9,9 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hydra._internal.utils import get_args_parser
 
 from sweeper.cli import main
-from sweeper.commands.hydra_app import flags_first, split_argv
+from sweeper.commands.hydra_app import VALUE_FLAGS, flags_first, split_argv
 from sweeper.config import group_choices
 from tests.cli import run_cli
 
@@ -130,6 +131,18 @@ def test_flags_move_before_the_overrides_wherever_they_are() -> None:
     argv = ["space=mine", "--config-dir", "/x", "sweep.n_trials=3", "-cd=/y", "--cfg", "job"]
     assert flags_first(argv) == ["--config-dir", "/x", "-cd=/y", "--cfg", "job", "space=mine",
                                  "sweep.n_trials=3"]
+
+
+def test_the_value_flags_are_hydras() -> None:
+    """VALUE_FLAGS is written once in hydra_app because Hydra builds its parser in a private
+    module: held here to that parser, so a Hydra upgrade that changes its flags fails here."""
+    hydras: dict[str, str | None] = {}
+    for action in get_args_parser()._actions:
+        if action.option_strings and action.nargs != 0:
+            long, *short = sorted(action.option_strings, key=len, reverse=True)
+            hydras[long] = short[0] if short else None
+    assert VALUE_FLAGS == hydras
+    assert split_argv(["-sc", "install=bash"]) == (["-sc"], ["install=bash"])  # a switch
 
 
 def test_a_process_prints_one_line_and_no_traceback(tmp_path) -> None:

@@ -14,10 +14,10 @@ from timm.models.vision_transformer import VisionTransformer
 from sweeper.config import ConfigError
 from sweeper.ssl import train
 from sweeper.ssl.backbones import build_backbone
+from sweeper.ssl.backbones.vit_mocov3 import MoCoV3ViT
 from sweeper.ssl.build import checked_config
 from sweeper.ssl.features import load_backbone
 from sweeper.ssl.resume import resume_path
-from sweeper.ssl.vit_mocov3 import MoCoV3ViT
 from tests.ssl.conftest import digits_cfg
 
 MOCO = ["method=mocov3", "backbone=vit_tiny", "method_kwargs.pred_hidden_dim=64"]

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import torch
 
-from sweeper.ssl.data import TensorImages
-from sweeper.ssl.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.images import TensorImages
+from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.methods import build_method
 from sweeper.ssl.methods.deepclusterv2 import DeepClusterV2, deepclusterv2_loss
 from sweeper.ssl.methods.kmeans import cluster_memory

@@ -12,8 +12,9 @@ import torch
 from PIL import Image
 
 from sweeper.config import compose_config
-from sweeper.ssl.data import FolderImages, TensorImages, build_dataset
-from sweeper.ssl.image_cache import folder_key
+from sweeper.ssl.data.datasets import build_dataset
+from sweeper.ssl.data.image_cache import folder_key
+from sweeper.ssl.data.images import FolderImages, TensorImages
 from tests.services import require_cifar10
 
 CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship",

@@ -58,8 +58,8 @@ def test_the_bar_follows_the_terminal_unless_set(tty: bool, override: list[str],
         return {"run_dir": str(run_dir), "status": "completed", "method": "simclr",
                 "epochs": 1, "rankme": 1.23456}
 
-    # the module (sweeper.ssl.train is also the name of the function sweeper.ssl exports)
-    monkeypatch.setattr(importlib.import_module("sweeper.ssl.train"), "train", fake_train)
+    # the name the train command calls (sweeper.ssl.train is also a function's name)
+    monkeypatch.setattr(importlib.import_module("sweeper.commands.train"), "train", fake_train)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: tty, raising=False)
     assert main(["train", *override, f"hydra.run.dir={tmp_path}"]) == 0
     assert seen["bar"] is bar

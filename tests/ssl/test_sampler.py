@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sweeper.ssl.data import FolderImages, TensorImages
-from sweeper.ssl.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.images import FolderImages, TensorImages
+from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
 
 N, BS = 103, 10  # 10 full batches and a partial one of 3
 

@@ -1,6 +1,6 @@
 """Each of solo-learn's 19 CIFAR pretraining configs either trains one epoch on the CPU on
 real CIFAR-10 images, with only data-path and hardware overrides, or stops at once with its
-reason (tests/ssl/solo_learn_cifar.py holds the configs as solo-learn writes them).
+reason (tests/ssl/solo_learn/cifar/ holds the configs as solo-learn writes them).
 
 Besides data and hardware, the overrides shorten the run (max_epochs=1), switch the W&B
 logger off (no network here) and shrink this project's own RankMe banks.
@@ -17,7 +17,7 @@ import yaml
 
 from sweeper.cli import main
 from sweeper.ssl.methods import METHODS, REFUSED
-from tests.ssl.solo_learn_cifar import METHODS as SOLO_CIFAR
+from tests.ssl.solo_learn_cifar import CONFIGS as SOLO_CIFAR
 from tests.ssl.solo_learn_cifar import config
 from tests.ssl.test_image_folders import small_cifar10
 

@@ -17,8 +17,8 @@ import pytest
 import torch
 from PIL import Image
 
-from sweeper.ssl import pil_ops as ops
-from sweeper.ssl.views import BatchViews
+from sweeper.ssl.data import pil_ops as ops
+from sweeper.ssl.data.views import BatchViews
 from tests.ssl.test_image_folders import require_cifar10
 
 HERE = Path(__file__).resolve().parent / "solo_learn"

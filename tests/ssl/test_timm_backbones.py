@@ -20,8 +20,7 @@ import pytest
 import torch
 
 from sweeper.config import compose_config
-from sweeper.ssl import poolformer
-from sweeper.ssl.backbones import BACKBONES, build_backbone
+from sweeper.ssl.backbones import BACKBONES, build_backbone, poolformer
 from sweeper.ssl.build import build_model
 from tests.ssl.test_solo_learn_checkpoints import recipe_state
 

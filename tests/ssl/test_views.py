@@ -7,7 +7,7 @@ import torch
 from omegaconf import OmegaConf
 
 from sweeper.config import compose_config
-from sweeper.ssl.views import BatchViews, EvalView
+from sweeper.ssl.data.views import BatchViews, EvalView
 
 
 def _pipeline(**changes: object) -> list[object]:

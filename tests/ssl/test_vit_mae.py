@@ -21,14 +21,13 @@ import torch
 from timm.models.vision_transformer import VisionTransformer
 
 from sweeper.config import compose_config
-from sweeper.ssl import vit_mae, vit_sincos
-from sweeper.ssl.backbones import build_backbone
+from sweeper.ssl.backbones import build_backbone, vit_mae, vit_sincos
+from sweeper.ssl.backbones.vit_mae import MAEViT
+from sweeper.ssl.backbones.vit_mocov3 import MoCoV3ViT
 from sweeper.ssl.build import build_model
 from sweeper.ssl.features import load_backbone
 from sweeper.ssl.methods.mae import MAE
 from sweeper.ssl.optim import build_optimizer
-from sweeper.ssl.vit_mae import MAEViT
-from sweeper.ssl.vit_mocov3 import MoCoV3ViT
 from tests.ssl.test_solo_learn_checkpoints import recipe_state, write_solo_checkpoint
 from tests.ssl.test_timm_backbones import _digest, _shapes
 from tests.ssl.test_vit_mocov3 import _uniform_within, assert_fixed_code, assert_solo_sizes

@@ -20,12 +20,11 @@ import torch
 from timm.models.vision_transformer import VisionTransformer
 
 from sweeper.config import compose_config
-from sweeper.ssl import vit_mocov3
-from sweeper.ssl.backbones import build_backbone
+from sweeper.ssl.backbones import build_backbone, vit_mocov3
+from sweeper.ssl.backbones.vit_mocov3 import MoCoV3ViT
 from sweeper.ssl.build import build_model
 from sweeper.ssl.features import load_backbone
 from sweeper.ssl.optim import build_optimizer
-from sweeper.ssl.vit_mocov3 import MoCoV3ViT
 from tests.ssl.test_solo_learn_checkpoints import recipe_state, write_solo_checkpoint
 from tests.ssl.test_timm_backbones import _digest, _shapes
 

@@ -17,7 +17,7 @@ from sweeper.study.optuna_adapter import (
     rdb_engine,
     set_finished_trial_user_attrs,
 )
-from sweeper.study.storage import open_storage
+from sweeper.study.storage import StorageSettings, open_storage
 
 PACKAGE = Path(sweeper.__file__).resolve().parent
 # private Optuna modules, private ids of studies and trials, the storage's engine and sessions
@@ -32,7 +32,8 @@ def test_the_installed_optuna_has_what_the_adapter_uses():
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage")
 def test_finished_trials_take_user_attrs_and_keep_the_rest(tmp_path: Path):
     url = f"sqlite:///{tmp_path / 'study.db'}"
-    storage = open_storage(url, heartbeat_s=60, max_retries=0)  # the hardened SQLite engine
+    # the hardened SQLite engine
+    storage = open_storage(StorageSettings.parse(url, heartbeat_s=60, max_retries=0))
     study = optuna.create_study(storage=storage, study_name="s")
     for value in (1.0, 2.0):
         trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})

@@ -9,9 +9,9 @@ import pytest
 from omegaconf import OmegaConf
 
 from sweeper.config import compose_config
+from sweeper.metrics.registry import SELECTING
 from sweeper.study.algorithms import PRUNERS, SAMPLERS, make_pruner, make_sampler
 from sweeper.study.settings import (
-    DEFAULT_DIRECTIONS,
     LAUNCHERS,
     LocalLauncher,
     SlurmLauncher,
@@ -35,8 +35,8 @@ def sweep_block() -> dict:
 def test_default_direction_per_metric(sweep_block, metric, direction):
     settings = read_settings({**sweep_block, "objective": metric})
     assert settings.objectives == (metric,) and settings.directions == (direction,)
-    assert set(DEFAULT_DIRECTIONS) == {"rankme", "rankme_projector", "alpha_req", "nesum",
-                                       "stable_rank", "lidar"}
+    assert set(SELECTING) == {"rankme", "rankme_projector", "alpha_req", "nesum",
+                              "stable_rank", "lidar"}
 
 
 def test_multi_objective_and_direction_override(sweep_block):
@@ -53,7 +53,7 @@ def test_multi_objective_and_direction_override(sweep_block):
 def test_default_storage_is_sqlite_under_the_study_folder(sweep_block, tmp_path):
     settings = read_settings(sweep_block, base=tmp_path)
     assert settings.dir == tmp_path / "outputs" / "sweeps" / settings.study_name
-    assert settings.storage == f"sqlite:///{settings.dir / 'study.db'}"
+    assert settings.storage.url == f"sqlite:///{settings.dir / 'study.db'}"
     assert settings.train_fn == "sweeper.ssl:train"
 
 
@@ -133,7 +133,7 @@ def test_the_sweep_schema_names_the_bad_key(sweep_block, change, message):
 def test_the_sweep_schema_converts_what_yaml_and_the_command_line_give(sweep_block):
     settings = read_settings({**sweep_block, "n_trials": "5", "max_retries": "0",
                               "pruner": {**sweep_block["pruner"], "max_resource": 9}})
-    assert settings.n_trials == 5 and settings.max_retries == 0
+    assert settings.n_trials == 5 and settings.storage.max_retries == 0
     assert settings.pruner["max_resource"] == 9 and settings.pruner["min_resource"] == 1
     assert settings.sampler["seed"] is None
 

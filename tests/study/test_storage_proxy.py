@@ -1,23 +1,17 @@
 """The storage proxy (``sweep.storage_proxy``): real sweeps through it on PostgreSQL and
-SQLite, heartbeats and the slot lock through a real proxy process, and bad values."""
+SQLite, and bad values. Heartbeats, retries and the slot lock through a real proxy process
+are in the backends' contract (tests/study/storage/test_backends.py)."""
 
 from __future__ import annotations
 
 import socket
-import threading
-import time
-import warnings
 from pathlib import Path
 
-import optuna
 import pytest
-from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
 from sweeper.cli import main
-from sweeper.study.proxy_client import ProxyStorage
-from sweeper.study.proxy_server import start_proxy
-from sweeper.study.storage import open_storage
+from sweeper.study.storage import StorageSettings, open_storage
 from tests.cli import run_cli
 from tests.study.conftest import CONF, load, sqlite_url
 from tests.study.test_slurm import slurm  # noqa: F401  (the cluster fixture)
@@ -35,7 +29,7 @@ def _sweep_args(url: str, name: str, n_trials: int, workers: int) -> list[str]:
 
 def _proxy_is_gone(url: str) -> bool:
     with pytest.raises(ValueError, match="no storage proxy answers at"):
-        open_storage(url, heartbeat_s=4, max_retries=0)
+        open_storage(StorageSettings.parse(url, heartbeat_s=4, max_retries=0))
     return True
 
 
@@ -73,56 +67,6 @@ def test_sqlite_sweep_through_the_proxy(tmp_path, study_name):
     logs = "\n".join(p.read_text() for p in tmp_path.rglob("*.log"))
     assert "database is locked" not in logs and "Traceback" not in logs
     assert "storage proxy for sqlite:///" in logs  # the proxy's own log
-
-
-@pytest.fixture
-def proxy(tmp_path):
-    with start_proxy(sqlite_url(tmp_path), host="127.0.0.1", port=0, heartbeat_s=2,
-                     max_retries=1, max_connections=2, threads=8,
-                     log_path=tmp_path / "proxy.log") as running:
-        yield running
-
-
-def test_heartbeats_fail_and_retry_a_dead_workers_trial_through_the_proxy(proxy, study_name):
-    storage = open_storage(proxy.url, heartbeat_s=60, max_retries=5)  # the proxy's apply
-    assert isinstance(storage, ProxyStorage) and storage.get_heartbeat_interval() == 1
-    study = optuna.create_study(storage=storage, study_name=study_name)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # Optuna: heartbeats are meant for Study.optimize
-        alive, dead = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)}), study.ask()
-        storage.record_heartbeat(dead._trial_id)  # then its worker dies
-        deadline = time.monotonic() + 4.0
-        while time.monotonic() < deadline:  # past the grace period (heartbeat_s=2)
-            storage.record_heartbeat(alive._trial_id)
-            time.sleep(0.5)
-        fail_stale_trials(study)  # Optuna's own, as the workers call it
-    states = {t.number: t.state for t in study.get_trials()}
-    assert states[alive.number] == TrialState.RUNNING
-    assert states[dead.number] == TrialState.FAIL
-    retries = [t for t in study.get_trials() if t.state == TrialState.WAITING]
-    assert len(retries) == 1  # sweep.max_retries=1: one retry with the same params
-    assert retries[0].system_attrs["failed_trial"] == dead.number
-
-
-def test_the_slot_lock_excludes_other_workers_through_the_proxy(proxy, study_name):
-    first, second = ProxyStorage(host="127.0.0.1", port=int(proxy.url.rsplit(":", 1)[1])), \
-        open_storage(proxy.url, heartbeat_s=4, max_retries=0)
-    assert isinstance(second, ProxyStorage)
-    order: list[str] = []
-
-    def take() -> None:
-        with second.slot_lock(study_name):
-            order.append("second")
-
-    with first.slot_lock(study_name):
-        thread = threading.Thread(target=take)
-        thread.start()
-        time.sleep(1.0)
-        order.append("first")
-    thread.join(timeout=30)
-    assert order == ["first", "second"]
-    with first.slot_lock("another-study"), second.slot_lock(study_name):
-        pass  # one lock per study
 
 
 @pytest.fixture

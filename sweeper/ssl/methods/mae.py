@@ -30,8 +30,8 @@ from lightly.models.modules import MAEDecoderTIMM, MaskedVisionTransformerTIMM
 from timm.models.vision_transformer import VisionTransformer
 from torch import nn
 
+from sweeper.ssl.backbones.vit_mae import MAEViT
 from sweeper.ssl.methods.base import SSLMethod, full_precision
-from sweeper.ssl.vit_mae import MAEViT
 
 __all__ = ["MAE", "mae_loss"]
 

@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from lightly.loss.wmse_loss import Whitening2d
 from torch import nn
 
-from sweeper.config import ConfigError
+from sweeper.schema import ConfigError
 from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
 from sweeper.ssl.methods.heads import mlp
 

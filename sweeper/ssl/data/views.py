@@ -8,8 +8,8 @@ colour jitter (torchvision's ``ColorJitter``: brightness, contrast, saturation a
 factors drawn per image and applied in a random order per image, hue in PIL's 8-bit HSV);
 grayscale; Gaussian blur (sigma uniform in [0.1, 2] pixels, PIL's ``GaussianBlur``);
 solarization; equalization; horizontal flip; then ``/ 255`` and normalization. Every step
-computes what PIL computes on 8-bit images (:mod:`sweeper.ssl.pil_ops`, tested against PIL
-and torchvision), on a whole batch, on the images' device, with torch's RNG.
+computes what PIL computes on 8-bit images (:mod:`sweeper.ssl.data.pil_ops`, tested against
+PIL and torchvision), on a whole batch, on the images' device, with torch's RNG.
 
 As in solo-learn, an operation runs with its ``prob`` (``enabled`` is read only for
 ``rrc``); an entry that says ``enabled: false`` with a ``prob`` above 0 is refused as
@@ -26,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from omegaconf import DictConfig, OmegaConf
 
-from sweeper.ssl import pil_ops as ops
+from sweeper.ssl.data import pil_ops as ops
 
 __all__ = ["BatchViews", "EvalView", "crop_size_of"]
 

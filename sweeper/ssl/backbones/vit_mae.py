@@ -22,12 +22,15 @@ ignores timm's other options (``drop_path_rate``, ``qkv_bias``...): this ViT ref
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import torch
 from torch import nn
 
-from sweeper.ssl.vit_sincos import SinCosViT, sincos_vit
+from sweeper.ssl.backbones.registry import BACKBONES
+from sweeper.ssl.backbones.vit import vit_backbone
+from sweeper.ssl.backbones.vit_sincos import SINCOS_VITS, SinCosViT, sincos_vit
 
 __all__ = ["MAE_VIT_KWARGS", "MAEViT", "mae_vit"]
 
@@ -74,3 +77,9 @@ def mae_vit(name: str, **kwargs: Any) -> MAEViT:
         ValueError: for an unknown name or any other kwargs.
     """
     return sincos_vit(MAEViT, name, kwargs, accepted=MAE_VIT_KWARGS)
+
+
+@BACKBONES.register_variant("mae", *SINCOS_VITS)
+def build_mae_vit(name: str, in_channels: int, image_size: int, /,
+                  small_stem: bool | None = None, **kwargs: Any) -> tuple[nn.Module, int]:
+    return vit_backbone(name, partial(mae_vit, name), in_channels, image_size, kwargs)

@@ -18,7 +18,9 @@ from typing import Any
 import torch
 from torch import nn
 
-__all__ = ["POOLFORMERS", "PoolFormer"]
+from sweeper.ssl.backbones.registry import BACKBONES
+
+__all__ = ["POOLFORMERS", "PoolFormer", "build_poolformer"]
 
 # layers per stage, embedding width per stage, initial layer-scale value
 POOLFORMERS: dict[str, tuple[tuple[int, ...], tuple[int, ...], float]] = {
@@ -159,14 +161,14 @@ _KWARGS = ("mlp_ratios", "pool_size", "in_patch_size", "in_stride", "in_pad",
            "use_layer_scale", "layer_scale_init_value")
 
 
-def build_poolformer(name: str, in_channels: int = 3, **kwargs: Any) -> PoolFormer:
+@BACKBONES.register(*POOLFORMERS, smallest=3)  # a 7x7 patch embedding padded by 2
+def build_poolformer(name: str, in_channels: int, image_size: int, /,
+                     small_stem: bool | None = None, **kwargs: Any) -> tuple[nn.Module, int]:
     """solo-learn's ``poolformer_*`` ``name`` with its ``backbone.kwargs``.
 
     Raises:
-        ValueError: for an unknown name or keyword argument, listing the allowed ones.
+        ValueError: for an unknown keyword argument, listing the allowed ones.
     """
-    if name not in POOLFORMERS:
-        raise ValueError(f"unknown PoolFormer {name!r}; choose one of: {', '.join(POOLFORMERS)}")
     unknown = sorted(set(kwargs) - set(_KWARGS))
     if unknown:
         raise ValueError(f"{name}: unknown backbone.kwargs {unknown}; allowed: "
@@ -175,4 +177,5 @@ def build_poolformer(name: str, in_channels: int = 3, **kwargs: Any) -> PoolForm
     kwargs.setdefault("layer_scale_init_value", scale)
     if "mlp_ratios" in kwargs:
         kwargs["mlp_ratios"] = tuple(float(r) for r in kwargs["mlp_ratios"])
-    return PoolFormer(layers, dims, in_channels=in_channels, **kwargs)
+    net = PoolFormer(layers, dims, in_channels=in_channels, **kwargs)
+    return net, net.num_features

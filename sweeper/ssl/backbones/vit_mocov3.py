@@ -22,11 +22,14 @@ keys load as they are. The sizes, the position code and the checks are shared wi
 from __future__ import annotations
 
 import math
+from functools import partial
 from typing import Any
 
 from torch import nn
 
-from sweeper.ssl.vit_sincos import SinCosViT, sincos_vit
+from sweeper.ssl.backbones.registry import BACKBONES
+from sweeper.ssl.backbones.vit import vit_backbone
+from sweeper.ssl.backbones.vit_sincos import SINCOS_VITS, SinCosViT, sincos_vit
 
 __all__ = ["MoCoV3ViT", "mocov3_vit"]
 
@@ -77,3 +80,9 @@ def mocov3_vit(name: str, **kwargs: Any) -> MoCoV3ViT:
         ValueError: for an unknown name, or kwargs that would change the fixed sizes.
     """
     return sincos_vit(MoCoV3ViT, name, kwargs)
+
+
+@BACKBONES.register_variant("mocov3", *SINCOS_VITS)
+def build_mocov3_vit(name: str, in_channels: int, image_size: int, /,
+                     small_stem: bool | None = None, **kwargs: Any) -> tuple[nn.Module, int]:
+    return vit_backbone(name, partial(mocov3_vit, name), in_channels, image_size, kwargs)

@@ -6,8 +6,8 @@ ever. :class:`ProxyStorage` adds Optuna's heartbeat interface (``BaseHeartbeat``
 answered by the proxy process (:mod:`sweeper.study.proxy_server`) from its RDB storage:
 ``record_heartbeat``, the stale trials, the heartbeat interval; Optuna's own
 ``fail_stale_trials`` and ``RetryHeartbeatStaleTrialCallback`` then work unchanged. It also
-holds the study's slot lock (:func:`~sweeper.study.slots.slot_lock`), which elsewhere is a
-file lock or a PostgreSQL advisory lock on the worker's own database connection.
+holds the study's slot lock, which elsewhere is a file lock or a PostgreSQL advisory lock on
+the worker's own database connection.
 
 A worker reaches a proxy with ``sweep.storage=grpc://HOST:PORT``.
 """
@@ -20,17 +20,17 @@ import json
 import uuid
 import warnings
 from collections.abc import Callable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import optuna
 from optuna.storages import GrpcStorageProxy, RetryHeartbeatStaleTrialCallback
 from optuna.trial import FrozenTrial
 
-from sweeper.study.optuna_adapter import BaseHeartbeat
+from sweeper.study.storage.base import StudyStorage
 
-__all__ = ["LOCK_WAIT_S", "SERVICE", "ProxyStorage", "is_proxy_url", "parse_proxy_url",
-           "require_grpc"]
+__all__ = ["LOCK_WAIT_S", "SERVICE", "ProxyStorage", "require_grpc"]
 
 SERVICE = "rankme_sweeper.SweepService"  # the proxy's own gRPC service, beside Optuna's
 LOCK_WAIT_S = 2.0  # how long one lock request waits on the server before it is asked again
@@ -45,28 +45,6 @@ def require_grpc() -> None:
         raise ValueError(NEEDS_GRPC)
 
 
-def is_proxy_url(url: str) -> bool:
-    """Whether ``url`` names a storage proxy (``grpc://HOST:PORT``)."""
-    return url.startswith("grpc://")
-
-
-def parse_proxy_url(url: str) -> tuple[str, int]:
-    """(host, port) of ``grpc://HOST:PORT``.
-
-    Raises:
-        ValueError: for another form, naming the value and the expected one.
-    """
-    parts = urlsplit(url)
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    if parts.scheme != "grpc" or not parts.hostname or port is None or parts.path not in ("", "/"):
-        raise ValueError(f"sweep.storage {url!r} is not a storage proxy address; expected "
-                         "grpc://HOST:PORT, e.g. grpc://127.0.0.1:13000")
-    return parts.hostname, port
-
-
 def _dumps(value: Any) -> bytes:
     return json.dumps(value).encode()
 
@@ -75,7 +53,7 @@ def _loads(data: bytes) -> Any:
     return json.loads(data.decode())
 
 
-class ProxyStorage(GrpcStorageProxy, BaseHeartbeat):
+class ProxyStorage(GrpcStorageProxy, StudyStorage):
     """Optuna's gRPC storage client with heartbeats and the slot lock of a sweeper proxy.
 
     Args:
@@ -90,6 +68,8 @@ class ProxyStorage(GrpcStorageProxy, BaseHeartbeat):
         >>> storage = ProxyStorage(host="127.0.0.1", port=13000)  # doctest: +SKIP
         >>> study = optuna.load_study(study_name="demo", storage=storage)  # doctest: +SKIP
     """
+
+    example: ClassVar[str] = "grpc://HOST:PORT (a storage proxy: sweep.storage_proxy)"
 
     def __init__(self, *, host: str, port: int, timeout: float = CONNECT_TIMEOUT_S) -> None:
         require_grpc()
@@ -107,6 +87,37 @@ class ProxyStorage(GrpcStorageProxy, BaseHeartbeat):
                              ) from None
         self._retry = self._retry_callback()
         self._ids: dict[tuple[str | int, int], int] = {}
+
+    @classmethod
+    def address(cls, url: str) -> tuple[str, int]:
+        """(host, port) of ``grpc://HOST:PORT``.
+
+        Raises:
+            ValueError: for another form, naming the value and the expected one.
+        """
+        parts = urlsplit(url)
+        try:
+            port = parts.port
+        except ValueError:
+            port = None
+        if parts.scheme != "grpc" or not parts.hostname or port is None \
+                or parts.path not in ("", "/"):
+            raise ValueError(f"sweep.storage {url!r} is not a storage proxy address; expected "
+                             "grpc://HOST:PORT, e.g. grpc://127.0.0.1:13000")
+        return parts.hostname, port
+
+    @classmethod
+    def check_url(cls, url: str, base: Path | None) -> str:
+        cls.address(url)
+        return url
+
+    @classmethod
+    def open(cls, url: str, *, heartbeat_s: int, max_retries: int,
+             max_connections: int | None, application: str) -> ProxyStorage:
+        """Connects to a running proxy: the proxy's heartbeat settings and connections apply,
+        not the ones given here."""
+        host, port = cls.address(url)
+        return cls(host=host, port=port)
 
     def _retry_callback(self) -> RetryHeartbeatStaleTrialCallback:
         # Heartbeat retries are experimental in Optuna; they are what makes retries work.

@@ -2,25 +2,29 @@
 
 :func:`run_config_worker` is the one implementation: the ``worker`` command calls it on the
 config Hydra composed, :func:`worker_job` on the resolved config (absolute paths) a launcher
-wrote; the Slurm launcher submits :func:`worker_job`, the local launcher starts this module
-as a process (``python -m sweeper.study.worker_process CONFIG INDEX``).
+wrote. The Slurm launcher submits :class:`WorkerJob` (which calls :func:`worker_job`); the
+local launcher starts ``python -m sweeper.commands.worker_process CONFIG INDEX``, which
+calls it too.
 """
 
 from __future__ import annotations
 
 import logging
-import sys
+import os
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
+from submitit.helpers import Checkpointable, DelayedSubmission
 
 from sweeper.runtime import setup_process
 from sweeper.study.plan import make_plan
-from sweeper.study.trial import load_train_fn
+from sweeper.study.train_fn import load_train_fn
 from sweeper.study.worker import WorkerReport, run_worker
 
-__all__ = ["run_config_worker", "worker_job"]
+__all__ = ["WorkerJob", "run_config_worker", "worker_job"]
+
+log = logging.getLogger(__name__)
 
 
 def run_config_worker(cfg: DictConfig, worker_index: int, base: Path | None = None,
@@ -33,7 +37,7 @@ def run_config_worker(cfg: DictConfig, worker_index: int, base: Path | None = No
         worker_index: the worker's index (sampler seed offset).
         base: folder for relative paths; the current directory by default.
         check_trials: check what every trial needs first
-            (:func:`~sweeper.study.plan.check_training`); a worker that ``sweep`` started
+            (:func:`~sweeper.study.plan.check_trial_configs`); a worker that ``sweep`` started
             skips it, ``sweep`` did it.
 
     Returns:
@@ -71,20 +75,19 @@ def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int
     return dict(report.states)
 
 
-def main(argv: list[str]) -> int:
-    """Runs :func:`worker_job` in a process a launcher started; returns the exit code."""
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s %(levelname)s] %(message)s")
-    if len(argv) != 2 or not argv[1].isdigit():
-        print("usage: python -m sweeper.study.worker_process CONFIG.yaml INDEX", file=sys.stderr)
-        return 2
-    try:
-        states = worker_job(argv[0], int(argv[1]))
-    except (ValueError, RuntimeError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 1
-    logging.getLogger(__name__).info("worker %s done: %s", argv[1], states)
-    return 0
+class WorkerJob(Checkpointable):
+    """A sweep worker as a submitit job that is requeued, not failed, at its time limit.
 
+    Called as ``WorkerJob()(config, worker_index)``; submitit's ``checkpoint`` resubmits the
+    same call, and the restarted worker continues its trial
+    (:func:`~sweeper.study.requeue.own_interrupted_trial`).
+    """
 
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
+    def __call__(self, config: dict[str, Any] | str, worker_index: int) -> dict[str, int]:
+        return worker_job(config, worker_index)
+
+    def checkpoint(self, *args: Any, **kwargs: Any) -> DelayedSubmission:
+        log.warning("Slurm job %s is requeued (time limit or preemption); its trial continues "
+                    "from its last checkpoint when the job runs again",
+                    os.environ.get("SLURM_JOB_ID"))
+        return DelayedSubmission(self, *args, **kwargs)

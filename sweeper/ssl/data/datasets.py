@@ -1,8 +1,8 @@
-"""Datasets as un-augmented image tensors, and the epoch-seeded batch sampler.
+"""The datasets by name, read as un-augmented image sets (:mod:`sweeper.ssl.data.images`).
 
 Loaders yield ``(images, labels)`` with images ``B x C x S x S`` (uint8, or float in
 [0, 1] for digits) at the dataset's ``load_size``; views are made later, in batches, on the
-training device (:mod:`sweeper.ssl.views`). Labels are int64, -1 where there are none;
+training device (:mod:`sweeper.ssl.data.views`). Labels are int64, -1 where there are none;
 pretraining never reads them.
 
 Datasets: ``digits`` (sklearn's, embedded, fixed seeded stratified train/val/test split),
@@ -13,111 +13,37 @@ folders: class sub-folders, or a flat folder of unlabelled images).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
+import torchvision
 from omegaconf import DictConfig
-from torch.utils.data import Dataset
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
+
+from sweeper.ssl.data.image_cache import cached_images
+from sweeper.ssl.data.images import FolderImages, ImageSet, TensorImages
 
 __all__ = [
     "DATASETS",
     "TORCHVISION",
-    "FolderImages",
-    "TensorImages",
+    "TORCHVISION_FORMATS",
     "available_splits",
     "build_dataset",
     "check_data",
+    "decoded_images",
     "digits_split",
 ]
 
 TORCHVISION_FORMATS = ("image_folder", "torchvision")
 DATASETS = ("digits", "cifar10", "cifar100", "stl10", "imagenet", "imagenet100", "custom")
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
-
-
-class TensorImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Images held in memory (``N x C x H x W``); indexing by a batch of indices is one
-    gather, so loaders take whole index batches (no per-image work, no collate)."""
-
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        self.images, self.labels = images, labels
-
-    def __len__(self) -> int:
-        return int(self.images.shape[0])
-
-    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images[index], self.labels[index]
-
-    def subset(self, index: np.ndarray) -> TensorImages:
-        idx = torch.as_tensor(index, dtype=torch.long)
-        return TensorImages(self.images[idx], self.labels[idx])
-
-
-class FolderImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
-    """Image files decoded one by one (in loader workers), resized so the short side is
-    ``load_size`` and centre-cropped to ``load_size`` square, as uint8 ``C x S x S``."""
-
-    def __init__(self, files: Sequence[Path], labels: Sequence[int], load_size: int,
-                 channels: int = 3) -> None:
-        self.files, self.labels = list(files), torch.as_tensor(labels, dtype=torch.long)
-        self.load_size, self.channels = load_size, channels
-
-    def __len__(self) -> int:
-        return len(self.files)
-
-    def __getitem__(self, index: Any) -> tuple[torch.Tensor, torch.Tensor]:
-        """One image (``C x S x S``) for an int, a stacked batch for a list of ints (a
-        loader worker decodes a whole batch)."""
-        if isinstance(index, int | np.integer):
-            return self._decode(int(index)), self.labels[index]
-        return torch.stack([self._decode(int(i)) for i in index]), self.labels[list(index)]
-
-    def _decode(self, index: int) -> torch.Tensor:
-        from PIL import Image
-        from torchvision.transforms.v2 import functional as F
-
-        with Image.open(self.files[index]) as pil:
-            img = F.pil_to_tensor(pil.convert("RGB" if self.channels == 3 else "L"))
-        return F.center_crop(F.resize(img, self.load_size, antialias=True), [self.load_size])
-
-    def subset(self, index: np.ndarray) -> FolderImages:
-        return FolderImages([self.files[i] for i in index], self.labels[index].tolist(),
-                            self.load_size, self.channels)
-
-    @classmethod
-    def scan(cls, root: Path, load_size: int, channels: int = 3) -> FolderImages:
-        """Class sub-folders (sorted names -> labels 0..C-1), else a flat unlabelled folder.
-
-        Raises:
-            ValueError: if ``root`` is missing or holds no images.
-        """
-        if not root.is_dir():
-            raise ValueError(f"image folder {str(root)!r} does not exist")
-        classes = sorted(p for p in root.iterdir() if p.is_dir())
-        files: list[Path] = []
-        labels: list[int] = []
-        for label, folder in enumerate(classes) if classes else [(-1, root)]:
-            found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
-            files += found
-            labels += [label] * len(found)
-        if not files:
-            raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(root)!r}")
-        return cls(files, labels, load_size, channels)
-
-
-ImageSet = TensorImages | FolderImages
 
 
 def digits_split(seed: int, val_fraction: float, test_fraction: float
                  ) -> dict[str, tuple[torch.Tensor, torch.Tensor]]:
     """sklearn's 1,797 digits as float images in [0, 1] (``N x 1 x 8 x 8``), split
     stratified into train/val/test with ``seed`` (the same seed, the same split)."""
-    from sklearn.datasets import load_digits
-    from sklearn.model_selection import train_test_split
-
     digits = load_digits()
     x = torch.from_numpy((digits.data / 16.0).astype(np.float32)).reshape(-1, 1, 8, 8)
     y = torch.from_numpy(digits.target.astype(np.int64))
@@ -154,9 +80,7 @@ def _path(data: DictConfig, key: str) -> Path:
 
 def decoded_images(ds: FolderImages, data: DictConfig) -> ImageSet:
     """``ds`` from the decoded-image cache when it fits ``data.cache`` (see
-    :mod:`sweeper.ssl.image_cache`), else as files decoded by the loader."""
-    from sweeper.ssl.image_cache import cached_images
-
+    :mod:`sweeper.ssl.data.image_cache`), else as files decoded by the loader."""
     return cached_images(ds, data.get("cache"))
 
 
@@ -197,8 +121,6 @@ def _class_folders(data: DictConfig, split: str) -> Path | None:
 
 
 def _torchvision(data: DictConfig, split: str) -> ImageSet:
-    import torchvision
-
     name = str(data.dataset)
     fmt = str(data.format)
     if fmt not in TORCHVISION_FORMATS:

@@ -18,13 +18,13 @@ import logging
 import os
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
+from torch.utils.data import DataLoader
 
-if TYPE_CHECKING:
-    from sweeper.ssl.data import FolderImages, ImageSet
+from sweeper.ssl.data.images import FolderImages, ImageSet, TensorImages
 
 __all__ = ["cache_dir", "cached_images", "folder_key"]
 
@@ -53,8 +53,6 @@ def folder_key(ds: FolderImages) -> str:
 
 
 def _decode(ds: FolderImages, workers: int) -> tuple[np.ndarray, np.ndarray]:
-    from torch.utils.data import DataLoader
-
     n, s = len(ds), ds.load_size
     images = np.empty((n, ds.channels, s, s), dtype=np.uint8)
     loader = DataLoader(ds, batch_size=512, num_workers=workers, shuffle=False)
@@ -70,17 +68,15 @@ def _decode(ds: FolderImages, workers: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def cached_images(ds: FolderImages, cache: Any) -> ImageSet:
-    """``ds`` as in-memory :class:`~sweeper.ssl.data.TensorImages` from the cache, decoding
-    and storing it first when it is not there; ``ds`` itself when ``cache`` is off or the
-    decoded images would exceed ``cache.max_gb``.
+    """``ds`` as in-memory :class:`~sweeper.ssl.data.images.TensorImages` from the cache,
+    decoding and storing it first when it is not there; ``ds`` itself when ``cache`` is off
+    or the decoded images would exceed ``cache.max_gb``.
 
     Args:
         ds: the scanned folder.
         cache: the ``data.cache`` block (``enabled``, ``dir``, ``max_gb``; defaults in
             conf/train.yaml), or None (off).
     """
-    from sweeper.ssl.data import TensorImages
-
     if cache is None or not cache.enabled:
         return ds
     nbytes = len(ds) * ds.channels * ds.load_size ** 2

@@ -9,7 +9,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from sweeper.ssl.data import ImageSet, TensorImages
+from sweeper.ssl.data.images import ImageSet, TensorImages
 
 __all__ = ["EpochBatchSampler", "make_loader"]
 

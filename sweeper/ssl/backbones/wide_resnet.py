@@ -13,10 +13,16 @@ features in ``tests/ssl/test_wide_resnet.py``.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
-__all__ = ["WideResNet"]
+from sweeper.ssl.backbones.registry import BACKBONES
+
+__all__ = ["WIDE_RESNETS", "WideResNet"]
+
+WIDE_RESNETS = {"wide_resnet28w2": 2, "wide_resnet28w8": 8}  # widen factor, depth 28
 
 
 def _bn(channels: int) -> nn.BatchNorm2d:
@@ -85,3 +91,11 @@ class WideResNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.block3(self.block2(self.block1(self.conv1(x))))
         return torch.flatten(nn.functional.adaptive_avg_pool2d(self.relu(self.bn1(x)), 1), 1)
+
+
+@BACKBONES.register(*WIDE_RESNETS, smallest=1)  # 3x3 convolutions padded by 1
+def build_wide_resnet(name: str, in_channels: int, image_size: int, /,
+                      small_stem: bool | None = None, **kwargs: Any) -> tuple[nn.Module, int]:
+    net = WideResNet(depth=28, widen_factor=WIDE_RESNETS[name], in_channels=in_channels,
+                     **kwargs)  # solo-learn's kwargs: first_stride, drop_rate
+    return net, net.num_features
