@@ -39,7 +39,7 @@ from omegaconf.errors import (
     ValidationError,
 )
 
-__all__ = ["ConfigError", "did_you_mean", "nearest", "read_block", "schema_part",
+__all__ = ["ConfigError", "did_you_mean", "int_at_least", "nearest", "read_block", "schema_part",
            "unknown_choice"]
 
 T = TypeVar("T")
@@ -47,6 +47,14 @@ T = TypeVar("T")
 
 class ConfigError(ValueError):
     """A bad config: unknown key, unknown choice, or a value out of range."""
+
+
+def int_at_least(key: str, value: object, minimum: int, unit: str = "") -> int:
+    """``value`` if it is an integer (not a bool) >= ``minimum``; else a :class:`ConfigError`
+    naming ``key``, e.g. ``sweep.workers must be an integer >= 1, got 0``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{key} must be an integer >= {minimum}{unit}, got {value!r}")
+    return value
 
 
 def nearest(word: str, candidates: Sequence[str], n: int = 1) -> list[str]:

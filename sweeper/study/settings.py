@@ -17,7 +17,7 @@ from typing import Any
 from omegaconf import MISSING, DictConfig, OmegaConf
 
 from sweeper.metrics.registry import SELECTING, direction_of
-from sweeper.schema import read_block
+from sweeper.schema import int_at_least, read_block
 from sweeper.study.storage import ProxySchema, StorageSettings
 
 __all__ = ["LAUNCHERS", "LocalLauncher", "ProxySchema", "SlurmLauncher",
@@ -125,12 +125,6 @@ class SweepSettings:
         return len(self.objectives) > 1
 
 
-def _positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"sweep.{name} must be an integer >= {minimum}, got {value!r}")
-    return value
-
-
 def _objectives(value: Any) -> tuple[str, ...]:
     names = [value] if isinstance(value, str) else list(value) if isinstance(value, Sequence) \
         else None
@@ -207,8 +201,8 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
         dir=(base / raw.dir).resolve(),
         objectives=objectives,
         directions=_directions(raw.direction, objectives),
-        n_trials=_positive_int("n_trials", raw.n_trials),
-        workers=_positive_int("workers", raw.workers),
+        n_trials=int_at_least("sweep.n_trials", raw.n_trials, 1),
+        workers=int_at_least("sweep.workers", raw.workers, 1),
         sampler=asdict(raw.sampler),
         pruner=asdict(raw.pruner),
         enqueue=tuple(dict(e) for e in raw.enqueue),

@@ -15,6 +15,7 @@ from urllib.parse import quote
 from omegaconf import MISSING
 from sqlalchemy.engine import make_url
 
+from sweeper.schema import int_at_least
 from sweeper.study.storage.base import StudyStorage
 from sweeper.study.storage.proxy import ProxyStorage
 from sweeper.study.storage.rdb import DatabaseStorage, PostgresStorage
@@ -40,12 +41,6 @@ class ProxySchema:
     host: str | None = MISSING  # what workers connect to; null: chosen by the launcher
     port: int = MISSING  # 0: any free port
     max_connections: int = MISSING
-
-
-def _int_at_least(name: str, value: object, minimum: int, unit: str = "") -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"sweep.{name} must be an integer >= {minimum}{unit}, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -76,8 +71,8 @@ class StorageSettings:
         Raises:
             ValueError: naming the bad key, its value (password masked) and what is allowed.
         """
-        heartbeat_s = _int_at_least("heartbeat_s", heartbeat_s, 2, " seconds")
-        max_retries = _int_at_least("max_retries", max_retries, 0)
+        heartbeat_s = int_at_least("sweep.heartbeat_s", heartbeat_s, 2, " seconds")
+        max_retries = int_at_least("sweep.max_retries", max_retries, 0)
         supported = "; ".join(SUPPORTED_URLS.values())
         try:
             parsed = make_url(url)
@@ -100,7 +95,7 @@ class StorageSettings:
         if not 0 <= proxy.port <= 65535:
             raise ValueError(f"sweep.storage_proxy.port must be 0 (any free port) to 65535, "
                              f"got {proxy.port}")
-        _int_at_least("storage_proxy.max_connections", proxy.max_connections, 1)
+        int_at_least("sweep.storage_proxy.max_connections", proxy.max_connections, 1)
         if proxy.host is not None and not proxy.host.strip():
             raise ValueError("sweep.storage_proxy.host must be a host name or address, or null")
         if self.backend is ProxyStorage:
