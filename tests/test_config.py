@@ -55,7 +55,8 @@ def test_struct_mode_names_the_misspelled_key_and_the_nearest_ones() -> None:
 
 
 def test_unknown_group_options_list_the_choices() -> None:
-    with pytest.raises(ConfigError, match="choose one of: adam, adamw, lars, sgd"):
+    with pytest.raises(ConfigError, match="choose one of: adam, adamw, lars, lars_cifar, "
+                                          "lars_cifar_noclip, sgd"):
         compose_config(["optimizer=adagrad"])
 
 

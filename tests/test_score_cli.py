@@ -8,6 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sweeper.commands import score
+from sweeper.commands.score import _sampled_rows
+from sweeper.metrics.embedding_files import open_embeddings
+from sweeper.metrics.idest import idest
 from tests.cli import run_cli
 from tests.metrics import reference as ref
 
@@ -15,7 +19,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "digits_pixels.n
 
 
 def test_score_json_on_the_embedded_example() -> None:
-    done = run_cli("score", str(EXAMPLE), "--json")
+    done = run_cli("score", str(EXAMPLE), "--json", "--idest")
     assert done.returncode == 0, done.stderr
     result = json.loads(done.stdout.strip().splitlines()[-1])
     z = np.load(EXAMPLE)
@@ -24,6 +28,17 @@ def test_score_json_on_the_embedded_example() -> None:
     assert result["stable_rank"] == pytest.approx(ref.stable_rank(z), rel=1e-6)
     assert result["nesum"] == pytest.approx(ref.nesum(z), rel=1e-6)
     assert result["alpha_req"] == pytest.approx(ref.alpha_req(z), rel=1e-6)
+    assert result["idest"] == pytest.approx(idest(z), rel=1e-9)  # 1,797 rows: all of them
+
+
+def test_idest_rows_are_a_seeded_sample_across_shards(tmp_path: Path) -> None:
+    z = np.random.default_rng(0).normal(size=(500, 6)).astype(np.float32)
+    np.save(tmp_path / "a.npy", z[:300])
+    np.save(tmp_path / "b.npy", z[300:])
+    keep = np.sort(np.random.default_rng(4).choice(500, size=100, replace=False))
+    rows = _sampled_rows(open_embeddings(tmp_path), 100, seed=4)
+    assert np.array_equal(rows.numpy(), z[keep].astype(np.float64))
+    assert np.array_equal(_sampled_rows(open_embeddings(tmp_path), 10_000).numpy(), z)
 
 
 def test_score_prints_a_readable_table() -> None:
@@ -57,3 +72,16 @@ def test_unknown_subcommand_lists_the_choices() -> None:
     assert done.returncode == 2
     assert "unknown subcommand 'scroe'" in done.stderr
     assert "score" in done.stderr
+
+
+def test_a_nan_names_the_file_and_its_first_bad_row(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    z = np.ones((100, 10), dtype=np.float32)
+    z[3, 4], z[50, 0] = np.nan, np.inf
+    target = tmp_path / "emb.npy"
+    np.save(target, z)
+    assert score.main([str(target)]) == 2  # in this process: a CLI process costs ~30 s here
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("error: ")
+    assert f"{target}: row 3 (counted from 0) holds the first NaN or Inf" in err
+    assert "2 of 1000 embedding values" in err

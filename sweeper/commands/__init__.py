@@ -9,9 +9,11 @@ parses its own line (its module's ``main(argv) -> exit code``). Exit codes: 0 do
 work did not finish (a diverged run, a study short of trials, a worker stopped by failures),
 2 bad input (one ``error:`` line).
 
-Two more modules are the entry points of processes the sweep starts, not subcommands:
-``python -m sweeper.commands.worker_process`` (a local worker) and
-``python -m sweeper.commands.storage_proxy`` (the storage proxy).
+Three more modules are the entry points of processes the sweep starts, not subcommands:
+``python -m sweeper.commands.worker_process`` (a local worker),
+``python -m sweeper.commands.trial_rank`` (a follower rank of a local worker whose trials
+train on several devices) and ``python -m sweeper.commands.storage_proxy`` (the storage
+proxy).
 """
 
 from dataclasses import dataclass

@@ -98,7 +98,7 @@ def run_compare(cfg: DictConfig, echo: Echo = print) -> dict[str, Path]:
     folder = Path(cc.output_dir) if cc.output_dir else study_folder(runs) / "report"
     data = build_report_data(rows, skipped, datasets, metrics, cc, {
         "name": study.study_name, "storage": mask_url(str(cfg.sweep.storage)),
-        "folder": str(folder.parent)})
+        "folder": str(folder.parent), "ran_in": str(Path.cwd())})  # what relative paths mean
     return write_report(data, folder, echo=echo)
 
 

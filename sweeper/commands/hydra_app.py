@@ -5,7 +5,9 @@ from ``conf/`` (plus ``--config-dir``) and owns the run dir. This module only pu
 flags before the overrides (Hydra's argparse wants them first), names the job after the
 subcommand, makes a relative ``--config-path`` relative to the current folder, and turns
 every bad input, from a composition error to a task's ``ValueError``, into one ``error:``
-line and exit code 2 (:data:`USAGE_ERROR`), never a traceback.
+line and exit code 2 (:data:`USAGE_ERROR`), never a traceback. A rejected command leaves
+nothing behind: Hydra makes the run dir before the task can check its input, so a run dir
+(and the folders above it) that this run made is removed again when the task rejects it.
 """
 
 from __future__ import annotations
@@ -15,14 +17,13 @@ import logging
 import os
 import shutil
 import sys
-import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 import hydra
-from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
@@ -114,18 +115,31 @@ def _masked(text: str, overrides: Sequence[str], cfg: DictConfig | None = None) 
     return text
 
 
-def _remove_rejected_run_dir(run_dir: Path, since: float) -> None:
-    """Removes the run dir Hydra made for a command that was rejected before doing any work
-    (nothing in it but log files written since ``since``), and the folders above it, up to
-    the current folder, that are left empty."""
-    files = [p for p in run_dir.rglob("*") if not p.is_dir()] if run_dir.is_dir() else []
-    if not run_dir.is_dir() or any(p.suffix != ".log" or p.stat().st_mtime < since
-                                   for p in files):
-        return  # a user's folder, or a run that did some work: keep it
+# (run dir, its nearest folder that existed before the run) of the run in progress, noted by
+# RunDirWatch before Hydra makes the run dir; run_app clears it and reads it back.
+_NEW_RUN_DIRS: list[tuple[Path, Path]] = []
+# Hydra instantiates the callbacks its config names: this one notes the run dir.
+_WATCH = f"++hydra.callbacks.rankme_run_dir._target_={__name__}.RunDirWatch"
+
+
+class RunDirWatch(Callback):
+    """Notes, before Hydra makes it, the run dir and the nearest folder above it (or itself)
+    that exists already: what a rejected run removes again, and where it stops."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: object) -> None:
+        run_dir = Path(os.path.abspath(str(OmegaConf.select(config, "hydra.run.dir"))))
+        existing = next(p for p in (run_dir, *run_dir.parents) if p.exists())
+        _NEW_RUN_DIRS.append((run_dir, existing))
+
+
+def _remove_rejected_run_dir(run_dir: Path, existing: Path) -> None:
+    """Removes ``run_dir`` when this run made it (``existing``, the nearest folder that was
+    there before, is not ``run_dir`` itself), then the folders it made above it while empty."""
+    if existing == run_dir or not run_dir.is_dir() or existing not in run_dir.parents:
+        return  # a folder that was there before (a user's, a resumed run's): keep it
     shutil.rmtree(run_dir, ignore_errors=True)
-    cwd = Path.cwd().resolve()
-    for parent in run_dir.resolve().parents:
-        if parent == cwd or cwd not in parent.parents:
+    for parent in run_dir.parents:
+        if parent == existing:
             break
         try:
             parent.rmdir()  # only when empty
@@ -178,18 +192,16 @@ def run_app(name: str, argv: Sequence[str]) -> int:
     flags = _absolute_config_path(flags)
     extra = [] if any(o.startswith("hydra.job.name=") for o in overrides) else [
         f"hydra.job.name={name}"]
-    extra += list(QUIET) if quiet else []
+    extra += list(QUIET) if quiet else [_WATCH]
     if any(f in ("-h", "--help") for f in flags):
         extra += [f"hydra.help.app_name=rankme-sweeper {name}", *_HELP_OVERRIDES]
         print(f"rankme-sweeper {name}: {command.summary}")
         print("  (rankme-sweeper: label-free hyperparameter search for JE-SSL, by RankMe)")
         print(f"  main options: {command.options}")
     code = {"value": 0}
-    run_dirs: list[Path] = []
+    _NEW_RUN_DIRS.clear()
 
     def _task(cfg: DictConfig) -> None:
-        if not quiet:
-            run_dirs.append(Path(HydraConfig.get().runtime.output_dir))
         if relaunch:  # Hydra has read its argv; Lightning's DDP launcher starts the other
             # ranks with sys.argv (this interpreter, -m <module> or argv[0], then argv[1:])
             sys.argv = [saved_argv[0], name, *flags, *extra, *overrides]
@@ -205,7 +217,6 @@ def run_app(name: str, argv: Sequence[str]) -> int:
             code["value"] = USAGE_ERROR
 
     values = _flag_values(flags)
-    started = time.time()
     saved_argv, saved_env = sys.argv, os.environ.get("HYDRA_FULL_ERROR")
     sys.argv = [f"rankme-sweeper {name}", *flags, *extra, *overrides]
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises; the message is ours to write
@@ -227,6 +238,7 @@ def run_app(name: str, argv: Sequence[str]) -> int:
             os.environ.pop("HYDRA_FULL_ERROR", None)
         else:
             os.environ["HYDRA_FULL_ERROR"] = saved_env
-    if code["value"] == USAGE_ERROR and run_dirs:
-        _remove_rejected_run_dir(run_dirs[0], since=started - 1.0)
+    if code["value"] == USAGE_ERROR:
+        for run_dir, existing in _NEW_RUN_DIRS:
+            _remove_rejected_run_dir(run_dir, existing)
     return code["value"]

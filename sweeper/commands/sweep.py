@@ -19,6 +19,7 @@ from rich.console import Console
 
 from sweeper.commands.status import table_console
 from sweeper.study.launch_local import launch_local
+from sweeper.study.launch_shape import LaunchShape, launch_shape
 from sweeper.study.launch_slurm import launch_slurm
 from sweeper.study.plan import SweepPlan, make_plan, open_study
 from sweeper.study.proxy_server import start_proxy
@@ -38,13 +39,14 @@ def run(cfg: DictConfig) -> int:
     s = plan.settings
     check_train_fn(s.train_fn)  # workers import it before they ask for a trial
     launcher = read_launcher(cfg.launcher, s)  # with its rules across both blocks
+    shape = launch_shape(plan.train_cfg, launcher)  # ranks per trial, trials per GPU
     proxy = s.storage.proxy
     if proxy is None:
         written = OmegaConf.to_container(cfg.sweep, resolve=False)
         assert isinstance(written, dict)
         worker_url, env = s.storage.for_workers(str(written["storage"]))
         os.environ.update(env)  # local workers inherit it, sbatch exports it
-        return _run_workers(cfg, plan, launcher, worker_url)
+        return _run_workers(cfg, plan, launcher, worker_url, shape)
     local = isinstance(launcher, LocalLauncher)
     # Slurm's compute nodes reach this machine by its name, not by the loopback address.
     host = proxy.host or ("127.0.0.1" if local else socket.getfqdn())
@@ -58,11 +60,11 @@ def run(cfg: DictConfig) -> int:
             f"{proxy.max_connections} connections; log {running.log_path})")
         proxied = dataclasses.replace(plan, settings=dataclasses.replace(
             s, storage=s.storage.through_proxy(running.url)))
-        return _run_workers(cfg, proxied, launcher, running.url)
+        return _run_workers(cfg, proxied, launcher, running.url, shape)
 
 
 def _run_workers(cfg: DictConfig, plan: SweepPlan, launcher: LocalLauncher | SlurmLauncher,
-         worker_storage: str) -> int:
+         worker_storage: str, shape: LaunchShape) -> int:
     """Creates or continues the plan's study and runs its workers on ``worker_storage``."""
     s = plan.settings
     storage = open_storage(s.storage)
@@ -85,10 +87,11 @@ def _run_workers(cfg: DictConfig, plan: SweepPlan, launcher: LocalLauncher | Slu
         # More workers than missing trials would only start up and find nothing to do.
         workers = min(s.workers, s.n_trials - counts.finished)
         if isinstance(launcher, LocalLauncher):
-            launch_local(plan, study, config_path, float(launcher.refresh_s), console, workers)
+            launch_local(plan, study, config_path, float(launcher.refresh_s), console, workers,
+                         shape)
         else:
             launch_slurm(plan, study, {str(k): v for k, v in resolved.items()}, launcher,
-                         console, workers)
+                         console, workers, shape)
             if not launcher.wait:
                 return 0
     print_status(study, s.storage.masked, table_console())

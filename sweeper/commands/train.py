@@ -16,6 +16,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from omegaconf import DictConfig, OmegaConf
 
 from sweeper.metrics.run_record import Divergence, RunRecord
+from sweeper.ssl.progress import bank_label
 from sweeper.ssl.train import train
 
 __all__ = ["run"]
@@ -47,7 +48,11 @@ def run(cfg: DictConfig) -> int:
               file=sys.stderr)
         return 1
     epochs = record.epochs
+    # the final values' bank: the objective bank, or a stopped run's last monitor step
+    bank = bank_label("objective bank" if record.objective_from == "objective bank"
+                      else "monitor bank", record.objective_bank_size)
     print(f"{record.status}: {record.method} {epochs} epoch{'' if epochs == 1 else 's'}, "
           f"RankMe {_rounded(record.values.get('rankme'))}, projector "
-          f"{_rounded(record.values.get('rankme_projector'))} -> {run_dir}/metrics.json")
+          f"{_rounded(record.values.get('rankme_projector'))} ({bank}) -> "
+          f"{run_dir}/metrics.json")
     return 0

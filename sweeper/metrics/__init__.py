@@ -1,6 +1,8 @@
-"""Label-free spectral metrics of embeddings: RankMe and its peers, on one streaming core."""
+"""Label-free metrics of embeddings: RankMe and its spectral peers on one streaming core,
+LiDAR, and IdEst (intrinsic dimension)."""
 
 from sweeper.metrics.accumulator import SpectrumAccumulator
+from sweeper.metrics.idest import idest
 from sweeper.metrics.lidar import lidar
 from sweeper.metrics.measures import (
     alpha_req,
@@ -14,6 +16,7 @@ from sweeper.metrics.measures import (
 __all__ = [
     "SpectrumAccumulator",
     "alpha_req",
+    "idest",
     "lidar",
     "nesum",
     "rankme",

@@ -22,7 +22,15 @@ __all__ = ["DEFAULT_BATCH_ROWS", "NonFiniteEmbeddings", "SpectrumAccumulator", "
 
 
 class NonFiniteEmbeddings(ValueError):
-    """Embeddings holding NaN or Inf: they have no spectrum (a diverged run makes them)."""
+    """Embeddings holding NaN or Inf: they have no spectrum (a diverged run makes them).
+
+    ``row`` is the first bad row, counted from the accumulator's first row; ``bad`` and
+    ``total`` count the non-finite values of the rejected batch and all its values.
+    """
+
+    def __init__(self, message: str, row: int = -1, bad: int = 0, total: int = 0) -> None:
+        super().__init__(message)
+        self.row, self.bad, self.total = row, bad, total
 
 
 DEFAULT_BATCH_ROWS = 4096
@@ -148,9 +156,11 @@ class SpectrumAccumulator:
                     f"embedding values up to {float(b.abs().max()):.3g} overflow float64 "
                     f"when summed in rows {self.n}..{self.n + rows - 1}; rescale them"
                 )
+            first = self.n + int(torch.isfinite(b).all(dim=1).logical_not().nonzero()[0])
             raise NonFiniteEmbeddings(
-                f"{bad} of {rows * dim} embedding values are not finite (NaN or Inf) in rows "
-                f"{self.n}..{self.n + rows - 1}; a diverged run has no spectrum"
+                f"{bad} of {rows * dim} embedding values are not finite (NaN or Inf), the "
+                f"first in row {first}; a diverged run has no spectrum",
+                row=first, bad=bad, total=rows * dim,
             )
         if self._moments is None and self.n + rows <= dim:
             self._rows.append(b)

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from safetensors import safe_open
 
-from sweeper.metrics.accumulator import DEFAULT_BATCH_ROWS, SpectrumAccumulator
+from sweeper.metrics.accumulator import DEFAULT_BATCH_ROWS, NonFiniteEmbeddings, SpectrumAccumulator
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -86,11 +86,24 @@ def accumulate_files(
     batch_rows: int = DEFAULT_BATCH_ROWS,
     progress: Callable[[int], None] | None = None,
 ) -> SpectrumAccumulator:
-    """Stream every shard's rows into one SpectrumAccumulator; ``progress(rows)`` per batch."""
+    """Stream every shard's rows into one SpectrumAccumulator; ``progress(rows)`` per batch.
+
+    Raises:
+        EmbeddingFileError: naming the file and its first row that holds NaN or Inf.
+    """
     acc = SpectrumAccumulator()
     for shard in shards:
+        before = acc.n  # rows of the earlier shards
         for batch in shard.batches(batch_rows):
-            acc.update(batch)
+            try:
+                acc.update(batch)
+            except NonFiniteEmbeddings as err:
+                first, rows = err.row - before, int(batch.shape[0])
+                raise EmbeddingFileError(
+                    f"{shard.path}: row {first} (counted from 0) holds the first NaN or Inf; "
+                    f"{err.bad} of {err.total} embedding values in its rows "
+                    f"{acc.n - before}..{acc.n - before + rows - 1} are not finite, and a "
+                    "diverged run has no spectrum") from None
             if progress is not None:
                 progress(int(batch.shape[0]))
     return acc

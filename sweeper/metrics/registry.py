@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["METRICS", "RECORDED", "SELECTING", "SPECTRAL", "Metric", "direction_of", "label_of",
-           "metric"]
+__all__ = ["COMBINED", "METRICS", "RECORDED", "SELECTING", "SPECTRAL", "Metric", "direction_of",
+           "label_of", "metric"]
 
 Direction = Literal["maximize", "minimize"]
 
@@ -28,6 +28,9 @@ class Metric:
         spectral: computed by :func:`~sweeper.metrics.spectral_metrics` from the spectrum
             of the backbone (``name``) and projector (``name + "_projector"``) embeddings.
         selects: a selection criterion in ``compare`` and a possible study objective.
+        parts: for a combined criterion, the metrics it combines: ``compare`` computes it
+            from their values over a study's trials (docs/metrics.md, "Combined
+            criterion"); no run records it and no study takes it as its objective.
     """
 
     name: str
@@ -35,11 +38,14 @@ class Metric:
     label: str
     spectral: bool = True
     selects: bool = True
+    parts: tuple[str, ...] = ()
 
 
 # RankMe, NESum, stable rank and LiDAR grow with the number of dimensions in use: higher is
 # less collapse. alpha-ReQ is the power-law decay of the covariance spectrum: a smaller
 # alpha is a flatter spectrum, so lower is better; a collapsed run has alpha = inf.
+# IdEst is the intrinsic dimension of the backbone features (minimum-spanning-tree
+# estimator); its paper finds a lower one with a higher probe accuracy, so lower is better.
 # threshold_rank (the classical numerical rank) is recorded but selects nothing: nearly every
 # run has full numerical rank.
 METRICS: tuple[Metric, ...] = (
@@ -50,6 +56,11 @@ METRICS: tuple[Metric, ...] = (
     Metric("stable_rank", "maximize", "Stable rank"),
     Metric("threshold_rank", "maximize", "Threshold rank", selects=False),
     Metric("lidar", "maximize", "LiDAR", spectral=False),
+    Metric("idest", "minimize", "IdEst", spectral=False),
+    # The mean of each trial's ranks by RankMe and by LiDAR (1 = best by the registry's
+    # direction, ties averaged) among the trials selected from: rank 1 is best, so lower.
+    Metric("mean_rank", "minimize", "Mean rank (RankMe, LiDAR)", spectral=False,
+           selects=False, parts=("rankme", "lidar")),
 )
 _BY_NAME = {m.name: m for m in METRICS}
 
@@ -61,14 +72,18 @@ def _base(name: str) -> str:
 # The keys spectral_metrics computes for one embedding, in order.
 SPECTRAL: tuple[str, ...] = tuple(m.name for m in METRICS if m.spectral)
 
+# The combined criteria: computed by ``compare`` from the values of their parts.
+COMBINED: tuple[str, ...] = tuple(m.name for m in METRICS if m.parts)
+
 # The criteria: what ``compare`` selects by and a study may take as its objective.
 SELECTING: tuple[str, ...] = tuple(m.name for m in METRICS if m.selects)
 
 # The final values a run records (metrics.json), in order: each spectral metric of the
-# backbone and of the projector embeddings, then the metrics of neither kind (LiDAR).
+# backbone and of the projector embeddings, then the metrics of neither kind (LiDAR, IdEst).
 RECORDED: tuple[str, ...] = (
     *(f"{k}{s}" for k in SPECTRAL for s in ("", "_projector")),
-    *(m.name for m in METRICS if not m.spectral and _base(m.name) not in SPECTRAL))
+    *(m.name for m in METRICS
+      if not m.spectral and not m.parts and _base(m.name) not in SPECTRAL))
 
 
 def metric(name: str) -> Metric:

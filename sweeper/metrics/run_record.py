@@ -98,6 +98,7 @@ class RunRecord:
         monitor_bank_size: images behind each ``history`` entry.
         lr_scaled: the optimizer's learning rate x batch size x devices / 256.
         epochs, global_step: where training ended.
+        world_size: the training's processes (DDP ranks; 1 for one device).
         resumed_from_epoch: epochs done before this process resumed the run (0: none).
         history: one entry per monitor step: ``epoch`` (from 1) and the metrics then.
         timings: see :class:`Timings`.
@@ -115,6 +116,7 @@ class RunRecord:
     lr_scaled: float | None = None
     epochs: int | None = None
     global_step: int | None = None
+    world_size: int | None = None
     resumed_from_epoch: int | None = None
     history: list[dict[str, Any]] = field(default_factory=list)
     timings: Timings = field(default_factory=Timings)
@@ -131,6 +133,7 @@ class RunRecord:
             "objective_from": self.objective_from,
             "monitor_bank_size": self.monitor_bank_size, "lr_scaled": self.lr_scaled,
             "epochs": self.epochs, "global_step": self.global_step,
+            "world_size": self.world_size,
             "resumed_from_epoch": self.resumed_from_epoch, "history": self.history,
             "timings": asdict(self.timings), "checkpoint": self.checkpoint,
         }
@@ -164,6 +167,7 @@ class RunRecord:
             objective_from=data.get("objective_from"),
             monitor_bank_size=data.get("monitor_bank_size"), lr_scaled=data.get("lr_scaled"),
             epochs=data.get("epochs"), global_step=data.get("global_step"),
+            world_size=data.get("world_size"),
             resumed_from_epoch=data.get("resumed_from_epoch"),
             history=[h for h in history if isinstance(h, dict)]
             if isinstance(history, list) else [],

@@ -39,6 +39,8 @@ class TrialRecord(Protocol):
     checkpoint: Path | None
     skipped: str | None
     stopped: str | None
+    retry_of: int | None
+    seed: int | None
 
     @property
     def method(self) -> str: ...
@@ -51,10 +53,13 @@ def trial_row(run: TrialRecord, results: dict[str, OracleResult],
     own = results[in_domain]
     row: dict[str, Any] = {
         "number": run.number, "method": run.method, "params": run.params, "state": run.state,
-        "status": m.status, "run_dir": str(run.run_dir),
+        "status": m.status, "run_dir": str(run.run_dir), "retry_of": run.retry_of,
     }
-    for metric in SELECTING:
-        row[metric] = m.values.get(metric)
+    if run.seed is not None:  # a study with sweep.seeds > 1: the selection groups by point
+        row["seed"] = run.seed
+    # only the metrics the run recorded: a key left out says the training never measured it
+    # (LiDAR when not enabled), a None that it measured no finite value
+    row.update({k: m.values[k] for k in SELECTING if k in m.values})
     # images behind the metrics above (the objective bank), and behind the per-epoch values
     row["objective_bank_size"] = m.objective_bank_size
     row["monitor_bank_size"] = m.monitor_bank_size

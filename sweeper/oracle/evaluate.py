@@ -112,30 +112,41 @@ def choose_settings(train: Split, settings: OracleSettings) -> ProbeChoice:
 
     Ties prefer the strongest weight decay (the simplest model) and the largest k.
     """
+    return _choose(train, settings)[0]
+
+
+def _choose(train: Split, settings: OracleSettings) -> tuple[ProbeChoice, LinearProbe]:
+    """:func:`choose_settings`, and the probe it chose (fit on the fit part of ``train``).
+
+    The weight-decay path runs from strong to weak decay, each fit warm-started from the
+    previous solution (the objective is convex: the start changes the iterations, not the
+    optimum).
+    """
     x, y = train[0], check_labels(train[1], "train")
     fit_idx, val_idx = validation_split(y, settings.val_fraction, settings.seed)
     x_fit, y_fit, x_val, y_val = x[fit_idx], y[fit_idx], x[val_idx], y[val_idx]
     by_wd: dict[float, float] = {}
+    probes: dict[float, LinearProbe] = {}
     probe: LinearProbe | None = None
     strongest_first = sorted(set(settings.weight_decays), reverse=True)
     for wd in strongest_first:
         probe = LinearProbe(wd, settings.max_iter, device=settings.device).fit(
             x_fit, y_fit, init=probe)
-        by_wd[wd] = probe.accuracy(x_val, y_val)
+        by_wd[wd], probes[wd] = probe.accuracy(x_val, y_val), probe
     by_k = knn_accuracies(x_fit, y_fit, x_val, y_val, settings.knn_ks, device=settings.device)
     best_wd = _best(by_wd, strongest_first)
     best_k = _best(by_k, sorted(by_k, reverse=True))
     return ProbeChoice(weight_decay=best_wd, val_acc=by_wd[best_wd], knn_k=best_k,
                        knn_val_acc=by_k[best_k], val_acc_by_weight_decay=by_wd,
-                       knn_val_acc_by_k=by_k)
+                       knn_val_acc_by_k=by_k), probes[best_wd]
 
 
 def evaluate_features(train: Split, test: Split, settings: OracleSettings) -> OracleResult:
     """Linear-probe and kNN accuracy of frozen features, the way the paper's oracle scores.
 
     1. :func:`choose_settings` on ``train`` alone (a stratified validation split of it).
-    2. Refit the probe with the chosen weight decay on all of ``train``; kNN references all
-       of ``train`` with the chosen k.
+    2. Refit the probe with the chosen weight decay on all of ``train``, warm-started from
+       its fit on the fit part; kNN references all of ``train`` with the chosen k.
     3. Count correct predictions on ``test``: the only use of the test split.
 
     Args:
@@ -153,10 +164,11 @@ def evaluate_features(train: Split, test: Split, settings: OracleSettings) -> Or
         if not np.all(np.isfinite(x_split)):
             raise ValueError(f"the {name} features hold NaN or Inf (a diverged run?); a probe "
                              "on them means nothing")
-    choice = choose_settings(train, settings)
+    choice, chosen = _choose(train, settings)
     x, y = train[0], check_labels(train[1], "train")
     x_test, y_test = test[0], check_labels(test[1], "test")
-    probe = LinearProbe(choice.weight_decay, settings.max_iter, device=settings.device).fit(x, y)
+    probe = LinearProbe(choice.weight_decay, settings.max_iter, device=settings.device).fit(
+        x, y, init=chosen)
     knn = knn_accuracies(x, y, x_test, y_test, [choice.knn_k], device=settings.device)
     n_val = validation_split(y, settings.val_fraction, settings.seed)[1].size
     return OracleResult(

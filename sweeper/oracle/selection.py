@@ -16,22 +16,14 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sweeper.metrics.registry import SELECTING, direction_of, label_of
+from sweeper.metrics.registry import COMBINED, SELECTING, direction_of, label_of
+from sweeper.oracle.combined import add_combined, combined_criteria
+from sweeper.oracle.points import noise_floor, point_rows, seeded
 from sweeper.oracle.statistics import rank_correlation
 
-__all__ = [
-    "STOP_STATUSES",
-    "axes_without_lines",
-    "correlations",
-    "mean_gaps",
-    "pick",
-    "pick_direction",
-    "select_within",
-    "selection_by_axis",
-    "selection_by_method",
-    "selection_report",
-    "stopped_reason",
-]
+__all__ = ["STOP_STATUSES", "axes_without_lines", "correlations", "mean_gaps", "pick",
+           "pick_direction", "select_within", "selection_by_axis", "selection_by_method",
+           "selection_report", "stopped_reason"]
 
 Row = Mapping[str, Any]
 
@@ -89,13 +81,12 @@ def pick(rows: Sequence[Row], key: str, direction: str) -> Row | None:
 
 
 def pick_direction(metric: str) -> str:
-    """How :func:`pick` picks by a criterion: ``"max"`` or ``"min"``, the registry's direction;
-    a ValueError for a metric that is not one (``SELECTING``).
+    """How :func:`pick` picks by a criterion (``SELECTING``, ``COMBINED``): ``"max"``/``"min"``.
 
     >>> pick_direction("alpha_req")
     'min'
     """
-    if metric not in SELECTING:
+    if metric not in (*SELECTING, *COMBINED):
         raise ValueError(f"unknown metric {metric!r}; known: {sorted(SELECTING)}")
     return "max" if direction_of(metric) == "maximize" else "min"
 
@@ -107,13 +98,14 @@ def select_within(rows: Sequence[Row], metrics: Sequence[str], val_key: str = "v
 
     Returns:
         ``{"oracle": {trial, val_acc, test_acc}, <metric>: {trial, value, val_acc, test_acc,
-        gap}}`` where ``gap = oracle test_acc - this pick's test_acc`` (positive: the pick
-        lost accuracy); with ``datasets``, each entry also holds ``test_acc_by_dataset``.
-        Metrics no row defines are left out.
+        gap}}``, ``gap = oracle test_acc - this pick's test_acc`` (positive: the pick lost
+        accuracy); with ``datasets``, also ``test_acc_by_dataset``; for a point, ``trials``.
     """
     def entry(row: Row) -> dict[str, Any]:
         out: dict[str, Any] = {"trial": int(row["number"]), "val_acc": _value(row, val_key),
                "test_acc": _value(row, test_key)}
+        if "trials" in row:  # a point of a seeded study: its trials, one per seed
+            out["trials"] = list(row["trials"])
         if datasets:
             out["test_acc_by_dataset"] = {
                 d: _value(row.get("datasets", {}).get(d, {}), test_key) for d in datasets}
@@ -235,11 +227,14 @@ def selection_report(rows: Sequence[Row], metrics: Sequence[str], *, datasets: S
     """The selection half of ``report.json``: picks, gaps and correlations, per method.
 
     Trials stopped early (:func:`stopped_reason`) are left out of every pick and correlation
-    unless ``include_stopped``; the rows themselves all stay in the report, marked.
+    unless ``include_stopped``; the rows themselves all stay in the report, marked. With
+    seeds, the picks and correlations are over points' seed means (:mod:`.points`). The
+    combined criteria whose parts have values are added (:mod:`.combined`).
 
     Args:
         rows: every evaluated trial.
-        metrics: the criteria asked for; those no row defines are left out, with a note.
+        metrics: the criteria asked for; those no row records (LiDAR when no training
+            measured it) are left out silently, those recorded without a value with a note.
         datasets: the downstream datasets, in-domain first.
         include_stopped: select and correlate among pruned and diverged trials too.
         per_axis: also select along each swept param, the others held fixed.
@@ -247,24 +242,27 @@ def selection_report(rows: Sequence[Row], metrics: Sequence[str], *, datasets: S
         seed: the bootstrap's seed.
 
     Returns:
-        ``metrics`` (those with values), ``metrics_without_values``, ``stopped``
-        (``included``, ``trials``: ``[{number, reason}]``, ``left_out``: trial numbers),
-        ``notes`` (one line each), ``selection``, ``selection_knn``, ``correlation``,
-        ``correlation_knn``, ``mean_gap``; with ``per_axis``, ``selection_by_axis`` and
-        ``axes_without_lines``.
+        ``metrics`` (with values, combined ones last), ``metrics_without_values``,
+        ``metrics_not_recorded``, ``stopped`` (``included``, ``trials``: ``[{number,
+        reason}]``, ``left_out``), ``notes``, ``selection``, ``selection_knn``, ``correlation``,
+        ``correlation_knn``, ``mean_gap``; with ``per_axis``, ``selection_by_axis``,
+        ``axes_without_lines``; with seeds, ``points``, ``noise_floor``.
 
-    Raises:
-        ValueError: for a metric without a selection direction.
+    Raises ValueError for a metric without a selection direction.
     """
-    unknown = [m for m in metrics if m not in SELECTING]
-    if unknown:
+    if unknown := [m for m in metrics if m not in SELECTING]:
         raise ValueError(f"unknown metric(s) {unknown}; known: {sorted(SELECTING)}")
-    measured = [m for m in metrics if any(_value(r, m) is not None for r in rows)]
-    empty = [m for m in metrics if m not in measured]
+    recorded = [m for m in metrics if any(m in r for r in rows)]
+    measured = [m for m in recorded if any(_value(r, m) is not None for r in rows)]
+    # none measured: every metric asked for is named, recorded or not
+    empty = [m for m in (recorded if measured else metrics) if m not in measured]
     stopped = [{"number": int(r["number"]), "reason": reason} for r in rows
                if (reason := stopped_reason(r)) is not None]
     left_out = set() if include_stopped else {s["number"] for s in stopped}
-    used = [r for r in rows if int(r["number"]) not in left_out]
+    used: list[Any] = [r for r in rows if int(r["number"]) not in left_out]
+    points = point_rows(used, measured) if seeded(used) else None
+    used, criteria = points or used, [*measured, *combined_criteria(measured)]
+    add_combined(used, criteria[len(measured):])  # into the trial rows, without seeds
     notes = []
     if empty:
         notes.append(f"{', '.join(label_of(m) for m in empty)}: no value in any evaluated "
@@ -278,22 +276,25 @@ def selection_report(rows: Sequence[Row], metrics: Sequence[str], *, datasets: S
                          "them)")
         elif n < 3:
             among = f" ({dropped} stopped early left out)" if dropped else ""
-            notes.append(f"{method}: {n} evaluated trial(s){among}; every criterion picks "
-                         f"among {n}, and rank correlations need at least 3 trials")
+            notes.append(f"{method}: {n} evaluated trial(s){among}; every criterion picks among "
+                         f"{n}, and rank correlations need at least 3 trials")
     out: dict[str, Any] = {
-        "metrics": measured, "metrics_without_values": empty,
+        "metrics": criteria, "metrics_without_values": empty,
+        "metrics_not_recorded": [m for m in metrics if m not in recorded],
         "stopped": {"included": include_stopped, "trials": stopped,
                     "left_out": sorted(left_out)},
         "notes": notes,
-        "selection": selection_by_method(used, measured, datasets=datasets),
-        "selection_knn": selection_by_method(used, measured, val_key="knn_val_acc",
+        "selection": selection_by_method(used, criteria, datasets=datasets),
+        "selection_knn": selection_by_method(used, criteria, val_key="knn_val_acc",
                                              test_key="knn_test_acc", datasets=datasets),
-        "correlation": correlations(used, measured, "test_acc", n_boot, seed),
-        "correlation_knn": correlations(used, measured, "knn_test_acc", n_boot, seed),
+        "correlation": correlations(used, criteria, "test_acc", n_boot, seed),
+        "correlation_knn": correlations(used, criteria, "knn_test_acc", n_boot, seed),
     }
-    out["mean_gap"] = mean_gaps(out["selection"], measured)
+    out["mean_gap"] = mean_gaps(out["selection"], criteria)
+    if points is not None:
+        out["points"], out["noise_floor"] = used, noise_floor(used)
     if per_axis:
         axes = sorted({k for r in rows for k in r.get("params", {})})
-        out["selection_by_axis"] = selection_by_axis(used, measured, axes, datasets=datasets)
+        out["selection_by_axis"] = selection_by_axis(used, criteria, axes, datasets=datasets)
         out["axes_without_lines"] = axes_without_lines(used, axes)
     return out

@@ -12,6 +12,7 @@ lines on top of the others.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -176,12 +177,30 @@ def rankme_over_epochs(report: Mapping[str, Any], path: Path) -> Path:
     return save_png(fig, path)
 
 
+def _fitted(fig: Figure, text: str, max_px: float, fontsize: float) -> str:
+    """``text`` wrapped, each paragraph (``\\n``) apart, so that no line is wider than
+    ``max_px`` on ``fig``'s renderer; a long word may still overrun."""
+    renderer = fig.canvas.get_renderer()  # type: ignore[attr-defined]
+    chars = max(20, int(max_px / (0.5 * fontsize * fig.dpi / 72)))
+    while True:
+        wrapped = "\n".join(textwrap.fill(p, chars) for p in text.split("\n"))
+        probe = fig.text(0, 0, wrapped, fontsize=fontsize)
+        width = probe.get_window_extent(renderer).width
+        probe.remove()
+        if width <= max_px or chars <= 20:
+            return wrapped
+        chars = max(20, int(chars * max_px / width) - 1)
+
+
 def table_figure(header: Sequence[str], rows: Sequence[Sequence[str]], title: str,
                  path: Path, caption: str = "") -> Path:
-    """A table rendered as an image, ``caption`` under it."""
-    height = 0.6 + 0.28 * (len(rows) + 1)
-    fig, ax = plt.subplots(figsize=(max(6.0, 1.2 * len(header)), height))
+    """A table rendered as an image, ``caption`` under it (wrapped to the figure's width,
+    which grows to the table's): every text inside the figure's frame."""
+    width, start_h = max(6.0, 1.2 * len(header)), 0.6 + 0.28 * (len(rows) + 1)
+    fig = plt.figure(figsize=(width, start_h))
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
     ax.axis("off")
+    table_h = 0.5  # the axes' height (in) that holds the table
     if rows:
         table = ax.table(cellText=[list(r) for r in rows], colLabels=list(header),
                          loc="center", cellLoc="center")
@@ -189,10 +208,23 @@ def table_figure(header: Sequence[str], rows: Sequence[Sequence[str]], title: st
         table.set_fontsize(8)
         table.scale(1.0, 1.25)
         table.auto_set_column_width(list(range(len(header))))
+        fig.canvas.draw()  # the column widths are set when drawn
+        box = table.get_window_extent()
+        width = max(6.0, 0.3 + box.width / fig.dpi)
+        table_h = 0.1 + box.height / fig.dpi
+        table.scale(1.0, start_h / table_h)  # row heights are axes fractions: keep them
     else:
         ax.text(0.5, 0.5, "no rows", ha="center", va="center")
-    ax.set_title(title, fontsize=10)
-    if caption:
-        ax.text(0.5, 0.0, caption, ha="center", va="top", fontsize=8, wrap=True,
-                transform=ax.transAxes)
+    fig.set_size_inches(width, table_h)
+    fontsize = 8.0
+    text = _fitted(fig, caption, 0.94 * width * fig.dpi, fontsize) if caption else ""
+    caption_h = (text.count("\n") + 1) * 1.35 * fontsize / 72 + 0.2 if caption else 0.0
+    height = 0.4 + table_h + caption_h
+    fig.set_size_inches(width, height)
+    # the title (0.4 in), the table, the caption
+    ax.set_position((0.0, caption_h / height, 1.0, table_h / height))
+    fig.suptitle(title, fontsize=10, y=1 - 0.08 / height, va="top")
+    if text:
+        fig.text(0.03, 0.06 / height, text, ha="left", va="bottom", fontsize=fontsize,
+                 linespacing=1.35)
     return save_png(fig, path)

@@ -11,6 +11,8 @@ from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sweeper.report.legend import gap_key, picks_line, ran_in_note
+from sweeper.report.points import points_table
 from sweeper.report.tables import (
     axis_notes,
     axis_table,
@@ -80,27 +82,32 @@ def render_html(report: Mapping[str, Any], figures: Mapping[str, Path]) -> str:
         f"<style>{CSS}</style></head><body>",
         f"<h1>Study <code>{html.escape(str(study['name']))}</code></h1>",
         f"<p>{study['n_evaluated']} of {study['n_trials']} trials evaluated; storage "
-        f"<code>{html.escape(str(study['storage']))}</code>. Accuracies: linear probe on "
+        f"<code>{html.escape(str(study['storage']))}</code>"
+        f"{html.escape(ran_in_note(study))}. Accuracies: linear probe on "
         "frozen backbone features, settings chosen on a validation split carved from train, "
-        "scored on the held-out split; in percent everywhere. Gap = oracle pick's test "
-        "accuracy minus the pick's (points). Metric value: the criterion's own value.</p>",
+        "scored on the held-out split; in percent everywhere. Metric value: the criterion's "
+        "own value.</p>",
         f"<p>{html.escape(bank_line(report))}</p>",
         f"<p><b>{html.escape(stopped_line(report))}</b></p>",
     ]
     parts += [f'<p class="note">{html.escape(n)}</p>' for n in report["notes"]]
-    parts += ["<h2>Selection (linear probe)</h2>", _table(*selection_table(report)),
+    key = [f"<p>{html.escape(line)}</p>" for line in (picks_line(report), gap_key(report))]
+    parts += ["<h2>Selection (linear probe)</h2>", _table(*selection_table(report)), *key,
               f"<p>{html.escape(mean_gap_line(report))}</p>"]
-    parts += ["<h2>Selection (kNN)</h2>", _table(*selection_table(report, "selection_knn"))]
+    parts += ["<h2>Selection (kNN)</h2>", _table(*selection_table(report, "selection_knn")),
+              *key]
     parts += ["<h2>Rank correlation with test accuracy</h2>",
               _table(*correlation_table(report))]
     if "selection_by_axis" in report:
         parts.append("<h2>Along each swept axis (the other params fixed)</h2>")
         header, rows = axis_table(report)
         if rows:
-            parts.append(_table(header, rows))
+            parts += [_table(header, rows), f"<p>{html.escape(gap_key(report))}</p>"]
         parts += [f'<p class="note">{html.escape(n)}</p>' for n in axis_notes(report)]
     for caption, path in figures.items():
         parts += [f"<h2>{html.escape(caption)}</h2>", _img(path, caption)]
+    if report.get("points"):
+        parts += ["<h2>Points (mean ± std over seeds)</h2>", _table(*points_table(report))]
     stopped = stopped_trials(report)
     parts += ["<h2>Trials</h2>", _table(*trials_table(report), muted={
         i for i, t in enumerate(report["trials"]) if t["number"] in stopped})]

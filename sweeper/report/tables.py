@@ -1,9 +1,10 @@
 """The report's tables as plain rows: selection (the paper's Table 1 shape) and correlations.
 
 Accuracies are shown in percent, gaps in points (oracle pick's test accuracy minus the
-pick's); the data behind them stays in fractions in report.json. A gap of only a few test
-images says so, with the test set's size. Trials stopped early (pruned, diverged) carry
-their reason wherever their number appears.
+pick's); the data behind them stays in fractions in report.json. Every gap also counts
+test images, with the test set's size: on a small test set (360 digits) one image is 0.28
+points, so a gap of a few images is noise, not a ranking. Trials stopped early (pruned,
+diverged) carry their reason wherever their number appears.
 """
 
 from __future__ import annotations
@@ -12,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sweeper.metrics.registry import label_of
+from sweeper.report.points import noise_suffix, point_cell
 
 __all__ = [
-    "FEW_TEST_IMAGES",
     "ORACLE_LABEL",
     "axis_notes",
     "axis_table",
@@ -32,10 +33,6 @@ __all__ = [
 ]
 
 ORACLE_LABEL = "Oracle (val acc)"
-
-# A gap of at most this many test images is shown as a count of images too: on a small test
-# set (360 digits) one image is 0.28 points, so such a gap is noise, not a ranking.
-FEW_TEST_IMAGES = 5
 
 
 def criterion_label(name: str) -> str:
@@ -76,14 +73,20 @@ def _n_test(report: Mapping[str, Any], number: int) -> int | None:
 
 
 def _gap(report: Mapping[str, Any], gap: float | None, number: int) -> str:
-    """A gap in points; when it is a few test images, that count and the test set's size."""
+    """A gap in points, signed (``legend.GAP_KEY`` says what the sign means), and in test
+    images of the test set's size: ``+0.56 (= +2 of 360 test images)``, ``0.00 (= 0 of
+    360 test images)``; with seeds, the noise floor follows (``points.noise_suffix``)."""
     if gap is None:
         return "-"
-    cell = f"{100 * gap:+.2f}"
-    n_test = _n_test(report, number)
-    if n_test and gap != 0 and abs(images := round(gap * n_test)) <= FEW_TEST_IMAGES:
-        cell += f" (= {images:+d} of {n_test:,} test images)"
-    return cell
+    n_test, noise = _n_test(report, number), noise_suffix(report, number)
+    if not n_test:
+        return ("0.00" if gap == 0 else f"{100 * gap:+.2f}") + (f" ({noise[2:]})" if noise else "")
+    if "noise_floor" in report:  # seed means: a gap is not a whole number of images
+        points, count = (f"{100 * gap:+.2f}", f"{gap * n_test:+.1f}") if gap else ("0.00", "0")
+        return f"{points} (= {count} of {n_test:,} test images{noise})"
+    images = round(gap * n_test)  # a whole number of images: the gap is k / n_test
+    points, count = (f"{100 * gap:+.2f}", f"{images:+d}") if images else ("0.00", "0")
+    return f"{points} (= {count} of {n_test:,} test images)"
 
 
 def selection_table(report: Mapping[str, Any], key: str = "selection",
@@ -107,7 +110,8 @@ def selection_table(report: Mapping[str, Any], key: str = "selection",
                 continue
             p = picks[criterion]
             row = [method, criterion_label(criterion),
-                   trial_cell(report, p["trial"]), _num(p.get("value")), _pct(p["val_acc"]),
+                   point_cell(p, trial_cell(report, p["trial"])), _num(p.get("value")),
+                   _pct(p["val_acc"]),
                    _pct(p["test_acc"]), _gap(report, p.get("gap"), p["trial"])]
             by_ds = p.get("test_acc_by_dataset", {})
             accs = [by_ds.get(name) for name in ood]
@@ -154,11 +158,30 @@ def markdown(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join([line(header), line(["---"] * len(header)), *map(line, rows)])
 
 
+def _numbers(numbers: Sequence[int]) -> str:
+    """Trial numbers in runs: ``"trials 0-3, 5"``, ``"trial 4"``."""
+    runs: list[list[int]] = []
+    for n in sorted(numbers):
+        if runs and n == runs[-1][-1] + 1:
+            runs[-1].append(n)
+        else:
+            runs.append([n])
+    spans = [str(r[0]) if len(r) == 1 else f"{r[0]}-{r[-1]}" for r in runs]
+    return f"trial{'s' if len(numbers) > 1 else ''} {', '.join(spans)}"
+
+
 def bank_line(report: Mapping[str, Any]) -> str:
-    """One line: how many images the label-free metrics were measured on."""
+    """One line: how many images the label-free metrics were measured on; when the trials
+    differ, which trials used which size (``1,077 (trials 0-3, 5) or 192 (trial 4)``)."""
     def sizes(key: str) -> str:
-        found = sorted({t[key] for t in report["trials"] if t.get(key) is not None})
-        return "/".join(f"{n:,}" for n in found) or "unknown"
+        by_size: dict[int, list[int]] = {}
+        for t in report["trials"]:
+            if t.get(key) is not None:
+                by_size.setdefault(int(t[key]), []).append(int(t["number"]))
+        if len(by_size) < 2:
+            return "".join(f"{n:,}" for n in by_size) or "unknown"
+        return " or ".join(f"{n:,} ({_numbers(by_size[n])})"
+                           for n in sorted(by_size, key=lambda n: min(by_size[n])))
 
     return (f"Label-free metrics: measured after training on {sizes('objective_bank_size')} "
             f"un-augmented training images (the objective bank, column Bank); the per-epoch "
@@ -209,21 +232,22 @@ def mean_gap_line(report: Mapping[str, Any]) -> str:
 def trials_table(report: Mapping[str, Any]) -> tuple[list[str], list[list[str]]]:
     """Header and rows: every evaluated trial with its params, metrics and accuracies; Run
     says whether it trained to the end or stopped early (and then, whether it was selected
-    among)."""
+    among), and for a retry, which trial it retried."""
     metrics = [m for m in report["metrics"]
                if any(t.get(m) is not None for t in report["trials"])]
     stopped = stopped_trials(report)
     included = report.get("stopped", {}).get("included", False)
 
-    def run(number: int) -> str:
+    def run(number: int, retried: int | None) -> str:
+        retry = "" if retried is None else f", retry of #{retried}"  # it reused that run dir
         if number not in stopped:
-            return "completed"
-        return f"{stopped[number]}, {'included' if included else 'left out'}"
+            return f"completed{retry}"
+        return f"{stopped[number]}, {'included' if included else 'left out'}{retry}"
 
     header = ["Trial", "Method", "Run", "Params",
               *[criterion_label(m) for m in metrics],
               "Bank", "val %", "test %", "kNN test %"]
-    rows = [[str(t["number"]), str(t["method"]), run(t["number"]),
+    rows = [[str(t["number"]), str(t["method"]), run(t["number"], t.get("retry_of")),
              ", ".join(f"{k}={_num(v)}" for k, v in sorted(t["params"].items())),
              *[_num(t.get(m)) for m in metrics], _num(t.get("objective_bank_size")),
              _pct(t["val_acc"]), _pct(t["test_acc"]), _pct(t["knn_test_acc"])]

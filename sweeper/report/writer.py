@@ -10,6 +10,14 @@ from typing import Any
 
 from sweeper.report.figures import rankme_over_epochs, rankme_vs_accuracy, table_figure
 from sweeper.report.html import render_html
+from sweeper.report.legend import (
+    gap_key,
+    picks_line,
+    ran_in_note,
+    selection_caption,
+    shown_path,
+)
+from sweeper.report.points import points_table
 from sweeper.report.tables import (
     axis_notes,
     axis_table,
@@ -18,7 +26,6 @@ from sweeper.report.tables import (
     markdown,
     mean_gap_line,
     selection_table,
-    stopped_caption,
     stopped_line,
     trials_table,
 )
@@ -40,23 +47,27 @@ def _jsonable(value: Any) -> Any:
 def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> str:
     study = report["study"]
     lines = [f"# Study `{study['name']}`", "",
-             f"{study['n_evaluated']} of {study['n_trials']} trials evaluated. Accuracies in "
-             "percent (linear probe on frozen features; settings chosen on a validation split "
-             "carved from train); gap = oracle pick minus this pick, in points. Metric value: "
-             "the criterion's own value.", "",
+             f"{study['n_evaluated']} of {study['n_trials']} trials evaluated; storage "
+             f"`{study['storage']}`{ran_in_note(study)}. Accuracies in percent (linear "
+             "probe on frozen features; settings chosen on a validation split carved from "
+             "train). Metric value: the criterion's own value.", "",
              bank_line(report), "", f"**{stopped_line(report)}**", ""]
     lines += [f"> {n}" for n in report["notes"]] + [""]
+    key = [picks_line(report), "", gap_key(report), ""]
     lines += ["## Selection (linear probe)", "", markdown(*selection_table(report)), "",
-              mean_gap_line(report), "",
+              *key, mean_gap_line(report), "",
               "## Selection (kNN)", "", markdown(*selection_table(report, "selection_knn")), "",
+              *key,
               "## Rank correlation with test accuracy", "",
               markdown(*correlation_table(report)), ""]
     if "selection_by_axis" in report:
         lines += ["## Along each swept axis (the other params fixed)", ""]
         header, rows = axis_table(report)
         if rows:
-            lines += [markdown(header, rows), ""]
+            lines += [markdown(header, rows), "", gap_key(report), ""]
         lines += [f"> {n}" for n in axis_notes(report)] + [""]
+    if report.get("points"):
+        lines += ["## Points (mean ± std over seeds)", "", markdown(*points_table(report)), ""]
     lines += ["## Trials", "", markdown(*trials_table(report)), ""]
     skipped = study.get("skipped") or []
     if skipped:
@@ -69,12 +80,15 @@ def _markdown_report(report: Mapping[str, Any], figures: Mapping[str, Path]) -> 
 
 
 def print_selection(report: Mapping[str, Any], echo: Callable[[str], None] = print) -> None:
-    """The selection table as aligned text (the terminal's view of Table 1)."""
+    """The selection table as aligned text (the terminal's view of Table 1), then which way
+    each criterion picks and what the gap's sign means."""
     header, rows = selection_table(report)
     widths = [max(len(c) for c in col) for col in zip(header, *rows, strict=True)]
     for row in [header, ["-" * w for w in widths], *rows]:
         echo("  ".join(c.ljust(w) if i < 2 else c.rjust(w)
                        for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+    echo(picks_line(report))
+    echo(gap_key(report))
 
 
 def write_report(report: Mapping[str, Any], folder: Path,
@@ -93,7 +107,7 @@ def write_report(report: Mapping[str, Any], folder: Path,
         "RankMe over epochs": rankme_over_epochs(data, folder / "rankme_over_epochs.png"),
         "Selection table": table_figure(*selection_table(data), "Selection (linear probe)",
                                         folder / "selection_table.png",
-                                        caption=stopped_caption(data)),
+                                        caption=selection_caption(data)),
     }
     paths = {"json": folder / "report.json", "md": folder / "report.md",
              "html": folder / "report.html"}
@@ -105,5 +119,5 @@ def write_report(report: Mapping[str, Any], folder: Path,
     echo(stopped_line(data))
     print_selection(data, echo)
     echo(mean_gap_line(data))
-    echo(f"report: {paths['html'].resolve()}")
+    echo(f"report: {shown_path(paths['html'])}")
     return {**paths, **{p.stem: p for p in figures.values()}}

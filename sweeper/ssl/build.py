@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +15,7 @@ from sweeper.ssl.backbones import build_backbone
 from sweeper.ssl.data.datasets import build_dataset
 from sweeper.ssl.data.images import ImageSet
 from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.on_device import check_held, check_on_device
 from sweeper.ssl.data.views import BatchViews, EvalView, crop_size_of
 from sweeper.ssl.methods import SSLMethod, build_method, refusal
 from sweeper.ssl.train_settings import read_training
@@ -35,6 +37,7 @@ def checked_config(cfg: DictConfig) -> DictConfig:
     cfg = complete_config(cfg)
     read_training(cfg)
     crop_size_of(cfg.augmentations)  # the views' own check: at least one pipeline
+    check_on_device(cfg.data)
     return cfg
 
 
@@ -63,9 +66,14 @@ def build_parts(cfg: DictConfig) -> Parts:
     """Data, views and model of ``cfg``, a config composed from ``conf/`` or returned by
     :func:`checked_config` (a foreign one is completed and checked there, once)."""
     crop = crop_size_of(cfg.augmentations)
-    views = BatchViews(cfg.augmentations, cfg.data.mean, cfg.data.std)
+    if cfg.data.get("no_labels") and str(cfg.data.dataset) != "custom":
+        warnings.warn(f"data.no_labels=true is not read for dataset {cfg.data.dataset!r}: "
+                      "solo-learn reads it only for custom image folders (a folder of images "
+                      "without class folders), and pretraining reads no labels", stacklevel=2)
+    views = BatchViews(cfg.augmentations, cfg.data.mean, cfg.data.std, str(cfg.data.dataset))
     eval_view = EvalView(crop, cfg.data.mean, cfg.data.std)
     train_set = build_dataset(cfg.data, "train", pretrain=True)
+    check_held(cfg.data, train_set)  # data.on_device=true needs images in memory
     return Parts(cfg, train_set, views, eval_view, build_model(cfg))
 
 

@@ -32,6 +32,7 @@ from sweeper.ssl.checkpoints import (
 from sweeper.ssl.data.datasets import available_splits, build_dataset
 from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.data.views import EvalView, crop_size_of
+from sweeper.ssl.inference import inference_backbone, to_input_layout
 
 __all__ = ["extract_features", "load_backbone", "save_features"]
 
@@ -99,7 +100,8 @@ def _solo_learn_config(cfg: DictConfig, args: dict, checkpoint: Path
 @torch.no_grad()
 def extract_features(checkpoint: Path, cfg: DictConfig,
                      splits: Sequence[str] = ("train", "val", "test"),
-                     batch_size: int = 512) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+                     batch_size: int = 512, fast: bool = True
+                     ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Frozen backbone features (``N x K`` float32) and int labels (-1: none) per split.
 
     Splits the dataset lacks are skipped (CIFAR has train and test; an image folder has
@@ -110,6 +112,9 @@ def extract_features(checkpoint: Path, cfg: DictConfig,
         cfg: a training config naming the dataset (e.g. composed with ``data=digits``).
         splits: the splits wanted.
         batch_size: images per forward pass.
+        fast: run a copy of the backbone with BatchNorm folded and channels-last layout
+            (:mod:`sweeper.ssl.inference`; the same features up to float rounding); False:
+            the backbone as loaded (the reference, for benchmarks).
 
     Raises:
         ValueError: for a bad checkpoint, config or data.
@@ -118,6 +123,9 @@ def extract_features(checkpoint: Path, cfg: DictConfig,
     device = torch.device("cuda" if torch.cuda.is_available()
                           and str(cfg.accelerator) != "cpu" else "cpu")
     net.to(device)
+    if fast:
+        net = inference_backbone(net)
+    layout = to_input_layout if fast else (lambda t: t)
     view = EvalView(crop_size_of(cfg.augmentations), cfg.data.mean, cfg.data.std)
     out: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     for split in splits:
@@ -128,7 +136,7 @@ def extract_features(checkpoint: Path, cfg: DictConfig,
                                     drop_last=False)
         feats, labels = [], []
         for images, y in make_loader(ds, sampler, num_workers=int(cfg.data.num_workers)):
-            feats.append(net(view(images.to(device))).float().cpu())
+            feats.append(net(layout(view(images.to(device)))).float().cpu())
             labels.append(y)
         out[split] = (torch.cat(feats).numpy().astype(np.float32),
                       torch.cat(labels).numpy().astype(np.int64))

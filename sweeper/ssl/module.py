@@ -14,9 +14,11 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from omegaconf import DictConfig, OmegaConf
 
 from sweeper.ssl.backbones import variant_method
-from sweeper.ssl.data.images import ImageSet
+from sweeper.ssl.data.images import ImageSet, TensorImages
 from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
+from sweeper.ssl.data.on_device import DeviceBatches, use_on_device
 from sweeper.ssl.data.views import BatchViews
+from sweeper.ssl.lars_foreach import ForeachLARS
 from sweeper.ssl.methods import SSLMethod
 from sweeper.ssl.optim import build_optimizer, group_lambdas, lr_lambda, scaled_lr
 
@@ -79,6 +81,10 @@ class SSLModule(L.LightningModule):
         # Lightning makes the first iterator before it sets the epoch: a resumed run would
         # replay epoch 0's batches.
         sampler.set_epoch(int(self.trainer.fit_loop.epoch_progress.current.processed))  # type: ignore[attr-defined]
+        if use_on_device(self.cfg.data, self.train_set, self.device):
+            assert isinstance(self.train_set, TensorImages)
+            return DeviceBatches(self.train_set, sampler, self.device,
+                                 sample_ids=self.method.uses_sample_ids)
         return make_loader(self.train_set, sampler, num_workers=int(self.cfg.data.num_workers),
                            pin_memory=str(self.cfg.accelerator) not in ("cpu",),
                            sample_ids=self.method.uses_sample_ids)
@@ -96,7 +102,9 @@ class SSLModule(L.LightningModule):
         lr = self.scaled_lr()
         opt = build_optimizer(self.method, self.cfg.optimizer, lr=lr,
                               static_lr_modules=self.method.static_lr_modules(),
-                              own_lr_modules=self.method.own_lr_modules())
+                              own_lr_modules=self.method.own_lr_modules(),
+                              # no host sync per parameter on a GPU; the same update
+                              lars=ForeachLARS if self.device.type == "cuda" else None)
         steps, epochs = self.steps_per_epoch(), int(self.cfg.max_epochs)
         sched = torch.optim.lr_scheduler.LambdaLR(opt, group_lambdas(
             opt, lr, lambda peak: lr_lambda(self.cfg.scheduler, peak, steps, epochs)))

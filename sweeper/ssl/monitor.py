@@ -8,7 +8,7 @@ every ``monitor.every_n_epochs`` epochs (and after the last one), so they stay c
 A run stopped early (pruned) gets no objective. Each time, the bank goes through the
 backbone and the projector in eval mode; both embeddings stream into
 :class:`~sweeper.metrics.SpectrumAccumulator` (no N x K matrix is kept) and give RankMe and
-its peers (:func:`~sweeper.metrics.spectral_metrics`), optionally LiDAR on augmented views.
+its peers (:func:`~sweeper.metrics.spectral_metrics`), optionally LiDAR and IdEst.
 When the bank has fewer images than an embedding has dimensions, the accumulator solves
 the smaller N x N form of the same spectrum by itself. The results are logged,
 kept in ``history`` (saved in checkpoints) and passed to ``on_monitor(epoch, metrics)``,
@@ -16,7 +16,7 @@ which may stop the run by returning a status such as ``"pruned"``.
 
 Under DDP each rank embeds every world-size-th batch of a bank (no row twice, none padded),
 the ranks' second moments are all-reduced (:func:`~sweeper.metrics.distributed.
-all_reduce_spectrum`), rank 0 computes the metrics (and LiDAR, on the whole bank) once and
+all_reduce_spectrum`), rank 0 computes the metrics (LiDAR, IdEst: on the whole bank) once and
 broadcasts them: every rank logs and keeps the same values, equal to one process's on the
 same bank up to float64 rounding. ``on_monitor`` runs on rank 0 only; its status stops
 every rank.
@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import itertools
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
@@ -42,6 +42,7 @@ from sweeper.metrics.distributed import (
     from_rank_zero,
     rank_and_world,
 )
+from sweeper.metrics.idest import MIN_ROWS, idest
 from sweeper.metrics.registry import SPECTRAL
 from sweeper.ssl.data.loader import EpochBatchSampler, make_loader
 from sweeper.ssl.data.views import BatchViews, EvalView
@@ -93,6 +94,8 @@ class RankMeMonitor(L.Callback):
         on_monitor: called with ``(epoch, metrics)``; returns None to go on, or a status
             (e.g. ``"pruned"``) that stops the run after this epoch.
         lidar: what LiDAR is measured on (None: no LiDAR).
+        idest_images: IdEst of the backbone features of the measured bank's first this many
+            images, seeded by ``idest_seed`` (None: no IdEst).
         enabled: when False only the epochs are timed (``epoch_seconds``), nothing measured.
 
     ``every_n_epochs``, ``enabled`` and LiDAR's settings have no defaults here: they are
@@ -102,9 +105,13 @@ class RankMeMonitor(L.Callback):
     def __init__(self, bank: Iterable[Any], eval_view: EvalView, *, every_n_epochs: int,
                  enabled: bool, on_monitor: OnMonitor | None = None,
                  objective_bank: Iterable[Any] | None = None,
-                 lidar: LidarViews | None = None) -> None:
+                 lidar: LidarViews | None = None, idest_images: int | None = None,
+                 idest_seed: int = 0) -> None:
         if every_n_epochs < 1:
             raise ValueError(f"monitor.every_n_epochs must be >= 1, got {every_n_epochs}")
+        if idest_images is not None and idest_images < MIN_ROWS:
+            raise ValueError(f"monitor.idest.n_images must be >= {MIN_ROWS}, got {idest_images}")
+        self.idest_images, self.idest_seed = idest_images, idest_seed
         self.bank, self.eval_view, self.every = bank, eval_view, every_n_epochs
         self.objective_bank = objective_bank
         self.objective: dict[str, float] = {}
@@ -232,6 +239,9 @@ class RankMeMonitor(L.Callback):
                     metrics = embedding_metrics(feats, projs)
                     if lidar_spec is not None:
                         metrics["lidar"] = self._lidar(pl_module, method, lidar_spec)
+                    if self.idest_images is not None:
+                        metrics["idest"] = self._idest(pl_module, method, self.bank
+                                                       if bank is None else bank)
                     return metrics
 
                 metrics = from_rank_zero(compute)
@@ -258,18 +268,30 @@ class RankMeMonitor(L.Callback):
         return self._shards[id(bank)]
 
     def _lidar(self, pl_module: L.LightningModule, method: Any, spec: LidarViews) -> float:
-        taken, chunks = 0, []
-        for images, _ in self.bank:
-            images = images[: spec.n_images - taken].to(pl_module.device)
+        chunks = []
+        for images in _first_images(self.bank, spec.n_images, pl_module.device):
             views: list[torch.Tensor] = []
             while len(views) < spec.n_augmentations:
                 views += spec.views(images)
             chunks.append(torch.stack([method(v).float()
                                        for v in views[: spec.n_augmentations]], 1))
-            taken += images.shape[0]
-            if taken >= spec.n_images:
-                break
         return float(lidar(torch.cat(chunks), delta=spec.delta))
+
+    def _idest(self, pl_module: L.LightningModule, method: Any, bank: Iterable[Any]) -> float:
+        assert self.idest_images is not None
+        feats = [method.embed(self.eval_view(x))[0].float().cpu()
+                 for x in _first_images(bank, self.idest_images, pl_module.device)]
+        return float(idest(torch.cat(feats), seed=self.idest_seed))
+
+
+def _first_images(bank: Iterable[Any], n: int, device: torch.device) -> Iterator[torch.Tensor]:
+    """The bank's first ``n`` images on ``device``, in the bank's batches."""
+    taken = 0
+    for images, _ in bank:
+        if taken >= n:
+            return
+        yield images[: n - taken].to(device)
+        taken += min(int(images.shape[0]), n - taken)
 
 
 def _sync(device: torch.device) -> None:

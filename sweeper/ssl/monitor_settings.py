@@ -9,7 +9,7 @@ from omegaconf import MISSING
 
 from sweeper.schema import read_block
 
-__all__ = ["LidarSettings", "MonitorSettings", "read_monitor"]
+__all__ = ["IdestSettings", "LidarSettings", "MonitorSettings", "read_monitor"]
 
 
 @dataclass
@@ -23,6 +23,14 @@ class LidarSettings:
 
 
 @dataclass
+class IdestSettings:
+    """``monitor.idest``: IdEst on the backbone features of the measured bank's first images."""
+
+    enabled: bool = MISSING
+    n_images: int = MISSING
+
+
+@dataclass
 class MonitorSettings:
     """``monitor``: the two banks RankMe and its peers are measured on, and how often."""
 
@@ -33,6 +41,7 @@ class MonitorSettings:
     seed: int = MISSING
     batch_size: int = MISSING
     lidar: LidarSettings = field(default_factory=LidarSettings)
+    idest: IdestSettings = field(default_factory=IdestSettings)
 
 
 def read_monitor(block: Any) -> MonitorSettings:

@@ -49,29 +49,33 @@ class SoloLARS(LARS):
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            lr, wd, mom = group["lr"], group["weight_decay"], group["momentum"]
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                d_p = p.grad
-                if p.ndim != 1 or not group["exclude_bias_n_norm"]:
-                    p_norm, g_norm = torch.norm(p), torch.norm(d_p)
-                    if p_norm != 0 and g_norm != 0:
-                        rate = group["trust_coefficient"] * p_norm / (
-                            g_norm + p_norm * wd + group["eps"])
-                        if group["clip_lr"]:
-                            rate = torch.clamp(rate / lr, max=1.0)
-                        d_p = d_p.add(p, alpha=wd) * rate
-                if mom != 0:
-                    state = self.state[p]
-                    if "momentum_buffer" not in state:
-                        buf = state["momentum_buffer"] = torch.clone(d_p).detach()
-                    else:
-                        buf = state["momentum_buffer"]
-                        buf.mul_(mom).add_(d_p, alpha=1 - group["dampening"])
-                    d_p = d_p.add(buf, alpha=mom) if group["nesterov"] else buf
-                p.add_(d_p, alpha=-lr)
+            params = [p for p in group["params"] if p.grad is not None]
+            if params:
+                self._step_group(group, params)
         return loss
+
+    def _step_group(self, group: dict[str, Any], params: list[torch.Tensor]) -> None:
+        lr, wd, mom = group["lr"], group["weight_decay"], group["momentum"]
+        for p in params:
+            d_p = p.grad
+            assert d_p is not None
+            if p.ndim != 1 or not group["exclude_bias_n_norm"]:
+                p_norm, g_norm = torch.norm(p), torch.norm(d_p)
+                if p_norm != 0 and g_norm != 0:
+                    rate = group["trust_coefficient"] * p_norm / (
+                        g_norm + p_norm * wd + group["eps"])
+                    if group["clip_lr"]:
+                        rate = torch.clamp(rate / lr, max=1.0)
+                    d_p = d_p.add(p, alpha=wd) * rate
+            if mom != 0:
+                state = self.state[p]
+                if "momentum_buffer" not in state:
+                    buf = state["momentum_buffer"] = torch.clone(d_p).detach()
+                else:
+                    buf = state["momentum_buffer"]
+                    buf.mul_(mom).add_(d_p, alpha=1 - group["dampening"])
+                d_p = d_p.add(buf, alpha=mom) if group["nesterov"] else buf
+            p.add_(d_p, alpha=-lr)
 
 
 def _param_groups(model: nn.Module, weight_decay: float, exclude_bias_n_norm: bool,
@@ -112,8 +116,8 @@ def scaled_lr(lr: float, batch_size: int, world_size: int) -> float:
 
 def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = None,
                     static_lr_modules: Sequence[nn.Module] = (),
-                    own_lr_modules: Sequence[tuple[nn.Module, float]] = ()
-                    ) -> torch.optim.Optimizer:
+                    own_lr_modules: Sequence[tuple[nn.Module, float]] = (),
+                    lars: type[SoloLARS] | None = None) -> torch.optim.Optimizer:
     """The optimizer named by ``optimizer.name`` over ``model``'s trainable parameters.
 
     ``lars``: :class:`SoloLARS`, solo-learn's LARS (``eta`` is the trust coefficient,
@@ -129,6 +133,9 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = 
             fixed-lr predictor), which :func:`group_lambdas` keeps at the base rate.
         own_lr_modules: ``(module, peak lr)``: their parameters go in groups with that
             ``lr`` (and ``own_lr``), unscaled (solo-learn's All4One transformer at 0.1).
+        lars: the LARS class for ``lars`` (:class:`SoloLARS` when None; the training
+            module passes :class:`~sweeper.ssl.lars_foreach.ForeachLARS` on CUDA). torch's
+            SGD, Adam and AdamW take their multi-tensor step on CUDA by themselves.
 
     Raises:
         ValueError: for an unknown optimizer name, listing the known ones.
@@ -144,7 +151,7 @@ def build_optimizer(model: nn.Module, optimizer: DictConfig, lr: float | None = 
         groups = _param_groups(model, wd, False, static, own)
         if "eta" in kw:  # conf/optimizer/lars.yaml sets it; else lightly's own default
             kw["trust_coefficient"] = float(kw.pop("eta"))
-        return SoloLARS(groups, lr=lr, **kw)
+        return (lars or SoloLARS)(groups, lr=lr, **kw)
     if name == "sgd":
         groups = _param_groups(model, wd, bool(kw.pop("exclude_bias_n_norm", False)), static,
                                own)
@@ -172,9 +179,14 @@ def lr_lambda(scheduler: DictConfig, base_lr: float, steps_per_epoch: int,
               max_epochs: int) -> Callable[[int], float]:
     """Per-step multiplier of the base learning rate.
 
-    ``warmup_cosine``: linear from ``warmup_start_lr`` to ``lr`` over ``warmup_epochs``, then
-    cosine to ``min_lr`` at the last step (solo-learn's schedule, per step). ``cosine``: the
-    cosine part only. ``none``: constant.
+    ``warmup_cosine``: solo-learn's ``LinearWarmupCosineAnnealingLR`` per step. With
+    ``W = steps_per_epoch * warmup_epochs`` and ``T = steps_per_epoch * max_epochs``: linear
+    from ``warmup_start_lr`` at step 0 to ``lr`` at step ``W - 1`` (steps of
+    ``(lr - start) / (W - 1)``), ``lr`` again at step ``W``, then cosine
+    ``min_lr + (lr - min_lr) (1 + cos(pi (s - W) / (T - W))) / 2`` (its value at ``T``, one
+    step past the last, is ``min_lr``). A warm-up as long as the run or longer is cut short
+    by the end of training, as in solo-learn. ``cosine``: the cosine part only (``W = 0``).
+    ``none``: constant.
 
     Not lightly's ``cosine_warmup_schedule``: it starts warmup one step in (never at
     ``warmup_start_lr``) and reaches ``min_lr`` a step early, which is not solo-learn's schedule.
@@ -187,7 +199,6 @@ def lr_lambda(scheduler: DictConfig, base_lr: float, steps_per_epoch: int,
         raise ValueError(f"unknown scheduler {name!r}; choose one of: {', '.join(SCHEDULERS)}")
     total = max(1, steps_per_epoch * max_epochs)
     warm = steps_per_epoch * int(scheduler.warmup_epochs) if name == "warmup_cosine" else 0
-    warm = min(warm, total - 1)
     start = float(scheduler.warmup_start_lr) / base_lr if base_lr > 0 else 0.0
     floor = float(scheduler.min_lr) / base_lr if base_lr > 0 else 0.0
 
@@ -195,7 +206,7 @@ def lr_lambda(scheduler: DictConfig, base_lr: float, steps_per_epoch: int,
         if name == "none":
             return 1.0
         if step < warm:
-            return start + (1.0 - start) * step / warm
+            return start + (1.0 - start) * step / max(1, warm - 1)
         progress = min(1.0, (step - warm) / max(1, total - warm))
         return floor + (1.0 - floor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 

@@ -5,20 +5,22 @@ The study reads them as attributes of the training function
 
 - :func:`check_trials`: before the study exists, the config at each end of every param (at
   every choice, at every value of a short integer range) passes the training config's
-  checks, trains on one device, its data is there and its model builds.
+  checks, names its devices by count or ids (N > 1: DDP ranks, ``strategy=ddp``), its data
+  is there and its model builds.
 - :data:`RESUME_OVERRIDES`: a retried or requeued trial continues from its run dir's
   ``last.ckpt``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
 from sweeper.ssl.build import build_model, checked_config
 from sweeper.ssl.data.datasets import check_data
+from sweeper.study.ranks import trial_world_size
 
 __all__ = ["RESUME_OVERRIDES", "check_trials"]
 
@@ -26,16 +28,14 @@ __all__ = ["RESUME_OVERRIDES", "check_trials"]
 RESUME_OVERRIDES = {"auto_resume.enabled": True, "auto_resume.max_hours": None}
 
 
-def _one_device(devices: Any) -> None:
-    """A trial trains inside its worker's process: one device (a count of 1 or one device
-    id), no DDP ranks of its own."""
-    ids = list(devices) if isinstance(devices, Sequence) and not isinstance(devices, str) \
-        else None
-    count = str(devices).strip()
-    if (len(ids) != 1) if ids is not None else (count != "1" and not count.endswith(",")):
-        raise ValueError(f"devices={devices!r}: a sweep trial trains in its worker's process on "
-                         "one device (devices=1, or one device id such as [3]); run more "
-                         "workers (sweep.workers, one GPU each) instead of DDP per trial")
+def _ranks(devices: Any, strategy: Any) -> None:
+    """A trial trains on a known number of processes: its worker's (one device), or N DDP
+    ranks that the worker (or its Slurm job) starts (:mod:`sweeper.study.ranks`)."""
+    world = trial_world_size(OmegaConf.to_container(devices)
+                             if OmegaConf.is_config(devices) else devices)
+    if world > 1 and not str(strategy).startswith("ddp"):
+        raise ValueError(f"devices={devices!r} with strategy={strategy!r}: a trial on "
+                         f"{world} devices trains with DDP ranks; set strategy=ddp")
 
 
 def check_trials(points: Iterable[tuple[str, DictConfig]]) -> None:
@@ -50,7 +50,7 @@ def check_trials(points: Iterable[tuple[str, DictConfig]]) -> None:
     for where, cfg in points:
         try:
             cfg = checked_config(cfg)
-            _one_device(cfg.get("devices"))
+            _ranks(cfg.get("devices"), cfg.get("strategy"))
             data = OmegaConf.to_yaml(cfg.data, resolve=True)
             if data not in seen_data:
                 seen_data.add(data)

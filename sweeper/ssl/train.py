@@ -31,8 +31,8 @@ from sweeper.ssl.resume import resume_path
 
 __all__ = ["train"]
 
-# Final values every record holds, null when the run never measured them (LiDAR and the
-# other peers only appear once measured).
+# Final values every record holds, null when the run never measured them (LiDAR, IdEst and
+# the other peers only appear once measured).
 ALWAYS_RECORDED = ("rankme", "rankme_projector")
 
 # Lightning's advice that does not apply here: in-memory digits need no workers, a Slurm
@@ -124,7 +124,8 @@ def _monitor(cfg: DictConfig, mon: MonitorSettings, parts: Parts,
         bank(mon.bank_size), parts.eval_view, every_n_epochs=mon.every_n_epochs,
         enabled=mon.enabled, on_monitor=on_monitor, objective_bank=bank(mon.objective_bank_size),
         lidar=LidarViews(parts.views, lidar.n_images, lidar.n_augmentations, lidar.delta)
-        if lidar.enabled else None)
+        if lidar.enabled else None,
+        idest_images=mon.idest.n_images if mon.idest.enabled else None, idest_seed=mon.seed)
 
 
 def _trainer(cfg: DictConfig, run_dir: Path, ckpt_dir: Path, monitor: RankMeMonitor
@@ -183,6 +184,7 @@ def _record(cfg: DictConfig, run_dir: Path, ckpt_dir: Path, module: SSLModule,
         monitor_bank_size=_bank_size(monitor.history[-1] if monitor.history else {}),
         lr_scaled=module.scaled_lr(),  # optimizer.lr x batch_size x devices / 256
         epochs=int(trainer.current_epoch), global_step=int(trainer.global_step),
+        world_size=int(trainer.world_size),
         resumed_from_epoch=monitor.resumed_epochs,  # 0: trained from scratch here
         history=monitor.history,
         timings=Timings(

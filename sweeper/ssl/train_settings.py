@@ -22,8 +22,8 @@ from sweeper.ssl.data.datasets import DATASETS, TORCHVISION_FORMATS
 from sweeper.ssl.methods import METHODS
 from sweeper.ssl.optim import OPTIMIZERS, SCHEDULERS
 
-__all__ = ["BackboneSettings", "DataSettings", "OptimizerSettings", "SchedulerSettings",
-           "TrainSettings", "read_training"]
+__all__ = ["BackboneSettings", "DataSettings", "MomentumSettings", "OptimizerSettings",
+           "SchedulerSettings", "TrainSettings", "read_training"]
 
 FORMATS = (*TORCHVISION_FORMATS, "embedded")
 
@@ -53,6 +53,14 @@ class OptimizerSettings:
 
 
 @dataclass
+class MomentumSettings:
+    """``momentum``: the EMA teacher's cosine schedule from ``base_tau`` to ``final_tau``."""
+
+    base_tau: float = MISSING
+    final_tau: float = MISSING
+
+
+@dataclass
 class SchedulerSettings:
     """``scheduler``: the learning-rate schedule."""
 
@@ -69,6 +77,7 @@ class TrainSettings:
     data: DataSettings = field(default_factory=DataSettings)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     scheduler: SchedulerSettings = field(default_factory=SchedulerSettings)
+    momentum: MomentumSettings = field(default_factory=MomentumSettings)
     strategy: str = MISSING
     max_epochs: int = MISSING
 
@@ -100,6 +109,10 @@ def read_training(cfg: DictConfig) -> TrainSettings:
                           "starts one process per device, rank 0 writes metrics.json)")
     if s.max_epochs < 1:
         raise ConfigError(f"max_epochs must be >= 1, got {s.max_epochs}")
+    for key in ("base_tau", "final_tau"):  # an EMA weight: 0 copies, 1 freezes the teacher
+        tau = getattr(s.momentum, key)
+        if not 0.0 <= tau <= 1.0:
+            raise ConfigError(f"momentum.{key}={tau}: must be in [0, 1]")
     # across blocks: the method's own checks of its method_kwargs against the per-process
     # batch (W-MSE's sub-batches)
     METHODS[s.method].check_config(s.method_kwargs, s.optimizer.batch_size)

@@ -20,8 +20,11 @@ from rich.console import Console
 from rich.live import Live
 
 from sweeper.runtime import WORKER_INDEX_ENV, cores_per_worker, thread_env
+from sweeper.study.interrupt import interrupted_lines, requeue_interrupted
+from sweeper.study.launch_shape import LaunchShape
 from sweeper.study.plan import SweepPlan
 from sweeper.study.status import TrialEvents, sweep_progress
+from sweeper.study.storage import open_storage
 
 __all__ = ["assign_devices", "launch_local"]
 
@@ -35,15 +38,27 @@ def _visible_gpus() -> list[str]:
     return [str(i) for i in range(len(list(nvidia.iterdir())))] if nvidia.is_dir() else []
 
 
-def assign_devices(workers: int, gpus: list[str]) -> list[str | None]:
-    """``CUDA_VISIBLE_DEVICES`` per worker: disjoint blocks of ``len(gpus) // workers``
-    devices; with more workers than GPUs, workers share GPUs round-robin; None on the CPU."""
+def assign_devices(workers: int, gpus: list[str], world: int = 1,
+                   trials_per_gpu: int = 1) -> list[str | None]:
+    """``CUDA_VISIBLE_DEVICES`` per worker: disjoint blocks of ``len(gpus) // blocks``
+    devices, ``trials_per_gpu`` workers to a block; with more one-device workers than GPUs,
+    workers share GPUs round-robin; None on the CPU.
+
+    Raises:
+        ValueError: when ``world``-device trials would get fewer than ``world`` GPUs.
+    """
     if not gpus:
         return [None] * workers
-    if workers > len(gpus):
-        return [gpus[i % len(gpus)] for i in range(workers)]
-    per = len(gpus) // workers
-    return [",".join(gpus[i * per:(i + 1) * per]) for i in range(workers)]
+    blocks = -(-workers // trials_per_gpu)
+    if blocks * world > len(gpus):
+        if world > 1:
+            raise ValueError(f"{blocks} workers whose trials train on devices={world} need "
+                             f"{blocks * world} GPUs; {len(gpus)} are visible: lower "
+                             "sweep.workers")
+        return [gpus[(i // trials_per_gpu) % len(gpus)] for i in range(workers)]
+    per = len(gpus) // blocks
+    return [",".join(gpus[(i // trials_per_gpu) * per:(i // trials_per_gpu + 1) * per])
+            for i in range(workers)]
 
 
 def _worker_env(index: int, device: str | None, threads: int) -> dict[str, str]:
@@ -69,7 +84,8 @@ def _to_log_files(line: str) -> None:
 
 
 def launch_local(plan: SweepPlan, study: optuna.Study, config_path: Path, refresh_s: float,
-                 console: Console | None = None, workers: int | None = None) -> list[int]:
+                 console: Console | None = None, workers: int | None = None,
+                 shape: LaunchShape | None = None) -> list[int]:
     """Starts the workers, shows progress until they all exit, returns their exit codes.
 
     Args:
@@ -79,14 +95,21 @@ def launch_local(plan: SweepPlan, study: optuna.Study, config_path: Path, refres
         refresh_s: seconds between progress refreshes; 0 shows no live display.
         console: where progress goes.
         workers: how many to start; ``sweep.workers`` by default.
+        shape: ranks per trial and trials per GPU (one of each by default).
     """
     s = plan.settings
     workers = workers or s.workers
     console = console or Console(stderr=True)
     log_dir = config_path.parent
-    devices = assign_devices(workers, _visible_gpus())
-    threads = cores_per_worker(workers)
-    events = TrialEvents(study)  # before the workers start: none of their trials is missed
+    shape = shape or LaunchShape(1, 1, 1, 0)
+    devices = assign_devices(workers, _visible_gpus(), shape.world, shape.trials_per_gpu)
+    threads = cores_per_worker(workers * shape.world)  # each rank of a trial a process
+    on_terminal = refresh_s > 0 and console.is_terminal
+    # Made before the workers start: none of their trials is missed. Without a live display,
+    # a line per epoch a trial reports shows that it is training.
+    max_epochs = plan.train_cfg.get("max_epochs")
+    events = TrialEvents(study, plan.space, epochs=not on_terminal,
+                         max_epochs=None if max_epochs is None else int(max_epochs))
     procs: list[subprocess.Popen[bytes]] = []
     for i in range(workers):
         with open(log_dir / f"worker_{i}.log", "ab") as log_file:
@@ -104,7 +127,7 @@ def launch_local(plan: SweepPlan, study: optuna.Study, config_path: Path, refres
             _to_log_files(line)
 
     try:
-        if refresh_s > 0 and console.is_terminal:
+        if on_terminal:
             with Live(console=console, refresh_per_second=4, transient=False) as live:
                 while any(p.poll() is None for p in procs):
                     _print_events()
@@ -118,11 +141,16 @@ def launch_local(plan: SweepPlan, study: optuna.Study, config_path: Path, refres
                 time.sleep(refresh_s if refresh_s > 0 else 1.0)
             _print_events()
     except KeyboardInterrupt:
-        console.print("interrupted: stopping workers (their running trials are retried later)")
+        console.print("interrupted: stopping workers")
         for p in procs:
             p.terminate()
         for p in procs:
             p.wait()
+        # their trials are failed and queued again now, not after a heartbeat timeout
+        requeued = requeue_interrupted(study, open_storage(s.storage), [p.pid for p in procs])
+        for line in interrupted_lines(requeued):
+            console.print(line, soft_wrap=True, highlight=False, markup=False)
+            _to_log_files(line)
     codes = [p.wait() for p in procs]
     for i, code in enumerate(codes):
         if code != 0:

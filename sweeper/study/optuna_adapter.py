@@ -49,7 +49,7 @@ except ImportError as _err:  # raised as OptunaChanged by what needs it (oracle 
     _rdb_models, _RDB_MODELS_ERROR = None, str(_err)  # type: ignore[assignment]
 
 __all__ = ["BaseHeartbeat", "OptunaChanged", "check_optuna", "grpc_storage_server", "rdb_engine",
-           "set_finished_trial_user_attrs", "stale_trial_ids"]
+           "retry_failed_trial", "set_finished_trial_user_attrs", "stale_trial_ids"]
 
 
 class OptunaChanged(RuntimeError):
@@ -105,6 +105,27 @@ def stale_trial_ids(storage: RDBStorage, study_id: int) -> list[int]:
     if method is None:
         raise OptunaChanged("RDBStorage._get_stale_trial_ids (gone)")
     return [int(i) for i in method(study_id)]
+
+
+def retry_failed_trial(study: optuna.Study, number: int) -> None:
+    """Enqueues the retry of a FAIL trial as ``fail_stale_trials`` does for a stale one (the
+    storage's ``RetryHeartbeatStaleTrialCallback``: same params, ``retry_history``); nothing
+    when the storage has no heartbeat callback.
+
+    Raises:
+        OptunaChanged: when ``Study._storage`` is gone.
+    """
+    storage = getattr(study, "_storage", None)
+    if storage is None:
+        raise OptunaChanged("Study._storage (gone)")
+    callback = (storage.get_heartbeat_stale_trial_callback()
+                if isinstance(storage, BaseHeartbeat) else None)
+    if callback is not None:
+        failed = study.get_trials(deepcopy=True)[number]
+        # the retry inherits the user attrs, not the attempt's error
+        failed.user_attrs = {k: v for k, v in failed.user_attrs.items()
+                             if k not in ("error", "traceback")}
+        callback(study, failed)
 
 
 def _models() -> ModuleType:

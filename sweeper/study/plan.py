@@ -27,6 +27,7 @@ from optuna.distributions import (
 from optuna.study import StudyDirection
 
 from sweeper.study.algorithms import make_pruner, make_sampler
+from sweeper.study.seeds import enqueue_point
 from sweeper.study.settings import SweepSettings, read_settings, split_config
 from sweeper.study.space import Param, parse_space
 from sweeper.study.storage import StudyStorage
@@ -158,13 +159,25 @@ def make_plan(cfg: DictConfig, base: Path | None = None, *,
             if not _contains(space[key].distribution, value):
                 raise ValueError(f"sweep.enqueue[{i}]: {key}={value!r} is outside "
                                  f"{space[key].expression}")
+    if settings.seeds > 1:
+        if "seed" in space:
+            raise ValueError("sweep.seeds > 1 trains each point with seeds of its own; drop "
+                             "seed from the search space, or set sweep.seeds=1")
+        if not isinstance(OmegaConf.select(train_cfg, "seed"), int):
+            raise ValueError(f"sweep.seeds={settings.seeds} needs an integer training key "
+                             "`seed` (the first seed; conf/train.yaml has seed: 0)")
     make_sampler(settings.sampler, space)
     make_pruner(settings.pruner, settings.multi_objective)
-    if settings.sampler["name"] == "grid":
+    if settings.sampler["name"] == "grid":  # each point runs once per seed (study/seeds.py)
         points = math.prod(len(p.grid or ()) for p in space.values())
-        if settings.n_trials > points:
-            raise ValueError(f"the grid has {points} points, fewer than sweep.n_trials="
-                             f"{settings.n_trials}; set sweep.n_trials={points}")
+        if settings.n_trials > points * settings.seeds:
+            per = f" x sweep.seeds={settings.seeds}" if settings.seeds > 1 else ""
+            raise ValueError(f"the grid has {points} points{per}, fewer than sweep.n_trials="
+                             f"{settings.n_trials}; set sweep.n_trials={points * settings.seeds}")
+    for name in settings.objectives:  # a metric the monitor measures only when switched on
+        if OmegaConf.select(train_cfg, f"monitor.{name}.enabled") is False:
+            raise ValueError(f"sweep.objective {name!r} is measured only with "
+                             f"monitor.{name}.enabled=true")
     return SweepPlan(settings, train_cfg, space)
 
 
@@ -208,6 +221,7 @@ def open_study(plan: SweepPlan, *, create: bool, worker_index: int = 0,
                                     load_if_exists=True, sampler=sampler, pruner=pruner)
     if create:
         study.set_user_attr("objectives", list(s.objectives))
-        for entry in s.enqueue:
-            study.enqueue_trial(dict(entry), skip_if_exists=True)
+        first_seed = int(plan.train_cfg.seed) if s.seeds > 1 else 0  # checked by make_plan
+        for entry in s.enqueue:  # once per seed with sweep.seeds > 1
+            enqueue_point(study, entry, first_seed, s.seeds)
     return study

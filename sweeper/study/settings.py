@@ -62,6 +62,7 @@ class SweepSchema:
     objective: Any = MISSING  # a metric name or a list of them
     direction: Any = MISSING  # null, maximize, minimize, or a list of them
     n_trials: int = MISSING
+    seeds: int = MISSING
     workers: int = MISSING
     sampler: SamplerSchema = field(default_factory=SamplerSchema)
     pruner: PrunerSchema = field(default_factory=PrunerSchema)
@@ -78,6 +79,7 @@ class LocalLauncher:
 
     name: str = MISSING
     refresh_s: float = MISSING
+    trials_per_gpu: int = MISSING
 
 
 @dataclass
@@ -95,6 +97,7 @@ class SlurmLauncher:
     wait: bool = MISSING
     signal_delay_s: int = MISSING
     max_num_timeout: int = MISSING
+    trials_per_gpu: int = MISSING
 
 
 LAUNCHERS: dict[str, type[LocalLauncher] | type[SlurmLauncher]] = {
@@ -112,7 +115,8 @@ class SweepSettings:
     dir: Path
     objectives: tuple[str, ...]
     directions: tuple[str, ...]
-    n_trials: int
+    n_trials: int  # trials, i.e. points x seeds
+    seeds: int
     workers: int
     sampler: dict[str, Any]
     pruner: dict[str, Any]
@@ -192,6 +196,13 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
                 raise ValueError(f"sweep.enqueue: {key}={value} is not finite")
     if not raw.study_name:
         raise ValueError("sweep.study_name must be a non-empty string")
+    seeds = int_at_least("sweep.seeds", raw.seeds, 1)
+    n_trials = int_at_least("sweep.n_trials", raw.n_trials, 1)
+    if n_trials % seeds:
+        raise ValueError(f"sweep.n_trials={n_trials} is not a multiple of sweep.seeds={seeds}: "
+                         f"n_trials counts trials, each point trained once per seed; set "
+                         f"sweep.n_trials={n_trials // seeds * seeds or seeds} or "
+                         f"{(n_trials // seeds + 1) * seeds}")
     storage = StorageSettings.parse(raw.storage, heartbeat_s=raw.heartbeat_s,
                                     max_retries=raw.max_retries, proxy=raw.storage_proxy,
                                     base=base)
@@ -201,7 +212,8 @@ def read_settings(sweep: Mapping[str, Any] | DictConfig, base: Path | None = Non
         dir=(base / raw.dir).resolve(),
         objectives=objectives,
         directions=_directions(raw.direction, objectives),
-        n_trials=int_at_least("sweep.n_trials", raw.n_trials, 1),
+        n_trials=n_trials,
+        seeds=seeds,
         workers=int_at_least("sweep.workers", raw.workers, 1),
         sampler=asdict(raw.sampler),
         pruner=asdict(raw.pruner),
@@ -235,6 +247,7 @@ def read_launcher(launcher: Mapping[str, Any] | DictConfig, sweep: SweepSettings
                           stacklevel=2)
             launcher = {str(k): v for k, v in launcher.items() if k not in SLURM_ONLY}
     block = read_block(LAUNCHERS[str(name)], launcher, "launcher", f"conf/launcher/{name}.yaml")
+    int_at_least("launcher.trials_per_gpu", block.trials_per_gpu, 1)
     if isinstance(block, SlurmLauncher):
         for key in ("signal_delay_s", "max_num_timeout"):
             if getattr(block, key) < 0:

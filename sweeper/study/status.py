@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import optuna
@@ -16,6 +16,7 @@ from rich.text import Text
 from sweeper.study.plan import SweepPlan
 from sweeper.study.slots import TrialCounts, count_trials
 from sweeper.study.storage import mask_url
+from sweeper.study.trial_runs import retry_of, shown_params, trial_seed
 
 __all__ = ["TrialEvents", "best_trials", "print_status", "progress_view", "sweep_progress",
            "trial_ended_line", "trial_started_line", "trials_table"]
@@ -28,6 +29,11 @@ def _fmt(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.4g}" if math.isfinite(value) else str(value)
     return str(value)
+
+
+def _retry_note(trial: FrozenTrial) -> str:
+    number = retry_of(trial)
+    return "" if number is None else f"retry of #{number}"
 
 
 def best_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -47,24 +53,31 @@ def trials_table(study: optuna.Study, storage_url: str, limit: int | None = None
     """
     objectives = study.user_attrs.get("objectives") or ["objective"] * len(study.directions)
     best = {t.number for t in best_trials(study)}
+    trials = study.get_trials(deepcopy=False)
+    notes = ["* best trial"] if best else []
+    if any(t.state == TrialState.PRUNED and t.intermediate_values for t in trials):
+        notes.append("a pruned trial's value: its last per-epoch one (monitor bank)")
     table = Table(title=f"study {study.study_name} @ {mask_url(storage_url)}",
-                  caption="* best trial" if best else None)
+                  caption="; ".join(notes) or None)
     for column in ("#", "state", "params", *objectives, "duration", "run dir"):
         table.add_column(column, overflow="fold")
-    trials = study.get_trials(deepcopy=False)
     for t in trials[-limit:] if limit else trials:
         values = list(t.values) if t.values else []
         if not values and t.state == TrialState.PRUNED and t.intermediate_values:
             values = [t.intermediate_values[max(t.intermediate_values)]]  # last reported
         note = t.user_attrs.get("error", "")
         state = Text(t.state.name, style=_STATE_STYLE.get(t.state.name, ""))
+        if retry := _retry_note(t):
+            state.append(f" ({retry})")
         table.add_row(
             f"{t.number}{'*' if t.number in best else ''}",
             state,
-            ", ".join(f"{k}={_fmt(v)}" for k, v in t.params.items()),
+            # Text, not str: a param or an error holding "[...]" is not rich markup.
+            Text(", ".join(f"{k}={_fmt(v)}" for k, v in shown_params(t).items())
+                 + ("" if (seed := trial_seed(t)) is None else f" (seed {seed})")),
             *([_fmt(v) for v in values] + [""] * (len(objectives) - len(values))),
             f"{t.duration.total_seconds():.1f}s" if t.duration else "",
-            f"{t.user_attrs.get('run_dir', '')}{'  ' + note if note else ''}",
+            Text(f"{t.user_attrs.get('run_dir', '')}{'  ' + note if note else ''}"),
         )
     return table
 
@@ -92,7 +105,7 @@ def print_status(study: optuna.Study, storage_url: str, console: Console | None 
         values = _fmt(t.values[0]) if len(t.values) == 1 else ", ".join(
             f"{name}={_fmt(v)}" for name, v in zip(objectives, t.values, strict=True))
         console.print(f"best trial {t.number}: {values}  {params}  "
-                      f"{t.user_attrs.get('run_dir', '')}", soft_wrap=True)
+                      f"{t.user_attrs.get('run_dir', '')}", soft_wrap=True, markup=False)
 
 
 def sweep_progress(study: optuna.Study, plan: SweepPlan) -> Group:
@@ -107,21 +120,30 @@ def sweep_progress(study: optuna.Study, plan: SweepPlan) -> Group:
     return progress_view(plan.settings.study_name, counts, plan.settings.n_trials, best)
 
 
-def trial_started_line(number: int, params: dict[str, Any]) -> str:
-    """``trial 3 started: optimizer.lr=0.3, ...``"""
-    return f"trial {number} started: {', '.join(f'{k}={_fmt(v)}' for k, v in params.items())}"
+def trial_started_line(number: int, params: dict[str, Any], retry: int | None = None) -> str:
+    """``trial 3 started: optimizer.lr=0.3, ...``; a retry says of which trial
+    (``trial 5 started (retry of #1): ...``)."""
+    what = "started" if retry is None else f"started (retry of #{retry})"
+    return f"trial {number} {what}: {', '.join(f'{k}={_fmt(v)}' for k, v in params.items())}"
 
 
 def trial_ended_line(trial: FrozenTrial, objectives: Sequence[str] = ()) -> str:
     """``trial 3 COMPLETE: rankme=39.44 (optimizer.lr=0.3) in 81.2 s``; a pruned trial shows
-    its last reported value, a failed one its error."""
+    its last reported value (``rankme=12.5 at epoch 3, monitor bank``), a failed one no value
+    but its error."""
     values = list(trial.values) if trial.values else []
-    if not values and trial.intermediate_values:
-        values = [trial.intermediate_values[max(trial.intermediate_values)]]
+    reported = ""
+    if trial.state == TrialState.PRUNED and trial.intermediate_values:
+        last = max(trial.intermediate_values)  # Optuna also tells it as the value
+        values = values or [trial.intermediate_values[last]]
+        reported = f" at epoch {last}, monitor bank"
     names = list(objectives) or ["objective"] * len(values)
     line = f"trial {trial.number} {trial.state.name}"
+    if retry := _retry_note(trial):
+        line += f" ({retry})"
     if values:
         line += ": " + ", ".join(f"{n}={_fmt(v)}" for n, v in zip(names, values, strict=False))
+        line += reported
     line += f" ({', '.join(f'{k}={_fmt(v)}' for k, v in trial.params.items())})"
     if trial.duration is not None:
         line += f" in {trial.duration.total_seconds():.1f} s"
@@ -132,26 +154,57 @@ def trial_ended_line(trial: FrozenTrial, objectives: Sequence[str] = ()) -> str:
 
 class TrialEvents:
     """The start and end lines of the trials that started or ended since the last call,
-    read from the study (so they work whatever process runs the trials)."""
+    read from the study (so they work whatever process runs the trials).
 
-    def __init__(self, study: optuna.Study) -> None:
+    Args:
+        study: the study whose trials are followed.
+        params: the search space's keys: a trial's start line waits until all of them are
+            stored (Optuna writes a new trial's params one by one after it is RUNNING).
+        epochs: also one line per value a running trial reports (each monitored epoch:
+            ``trial 3 epoch 2/20: rankme=12.34 (monitor bank)``), for output that is not a
+            live display.
+        max_epochs: the epochs of a trial (``max_epochs``), shown after the epoch; a
+            ``max_epochs`` param of the trial wins.
+    """
+
+    def __init__(self, study: optuna.Study, params: Collection[str] = (), epochs: bool = False,
+                 max_epochs: int | None = None) -> None:
         self._study = study
         self._objectives: list[str] = list(study.user_attrs.get("objectives") or [])
-        self._seen: dict[int, TrialState] = {
-            t.number: t.state for t in study.get_trials(deepcopy=False)}
+        self._params = frozenset(params)
+        self._epochs, self._max_epochs = epochs, max_epochs
+        trials = study.get_trials(deepcopy=False)
+        self._seen: dict[int, TrialState] = {t.number: t.state for t in trials}
+        self._started = {t.number for t in trials if t.state != TrialState.WAITING}
+        self._steps = {t.number: max(t.intermediate_values, default=0) for t in trials}
 
     def new_lines(self) -> list[str]:
         """Lines for the changes since the last call (the first: since construction)."""
         lines = []
         for t in self._study.get_trials(deepcopy=False):
-            before = self._seen.get(t.number)
-            if before == t.state:
+            if t.state == TrialState.WAITING:
                 continue
-            self._seen[t.number] = t.state
-            if t.state == TrialState.RUNNING:
-                lines.append(trial_started_line(t.number, t.params))
-            elif t.state.is_finished():
-                if before is None:
-                    lines.append(trial_started_line(t.number, t.params))
+            if t.number not in self._started and (
+                    t.state.is_finished() or self._params <= set(t.params)):
+                self._started.add(t.number)
+                lines.append(trial_started_line(t.number, t.params, retry_of(t)))
+            if t.number not in self._started:
+                continue  # its params are still being stored
+            if self._epochs:
+                lines += self._epoch_lines(t)
+            if t.state.is_finished() and self._seen.get(t.number) != t.state:
                 lines.append(trial_ended_line(t, self._objectives))
+            self._seen[t.number] = t.state
         return lines
+
+    def _epoch_lines(self, trial: FrozenTrial) -> list[str]:
+        done = self._steps.get(trial.number, 0)
+        steps = sorted(s for s in trial.intermediate_values if s > done)
+        if not steps:
+            return []
+        self._steps[trial.number] = steps[-1]
+        name = self._objectives[0] if len(self._objectives) == 1 else "objective"
+        total = trial.params.get("max_epochs", self._max_epochs)
+        of = "" if total is None else f"/{total}"
+        return [f"trial {trial.number} epoch {s}{of}: {name}="
+                f"{_fmt(trial.intermediate_values[s])} (monitor bank)" for s in steps]

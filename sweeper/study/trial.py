@@ -14,8 +14,6 @@ and returns with status "pruned". No exception class crosses from the training c
 from __future__ import annotations
 
 import math
-import os
-import socket
 import traceback
 import warnings
 from pathlib import Path
@@ -26,8 +24,13 @@ from omegaconf import OmegaConf
 from optuna.storages import RetryFailedTrialCallback
 from optuna.trial import FrozenTrial, TrialState
 
+from sweeper.study.interrupt import worker_name
+from sweeper.study.optuna_adapter import retry_failed_trial
 from sweeper.study.plan import SweepPlan, apply_params
+from sweeper.study.ranks import RankLost
+from sweeper.study.seeds import enqueue_siblings
 from sweeper.study.train_fn import TrainFn, resume_overrides
+from sweeper.study.trial_runs import SEED_ATTR
 
 __all__ = ["ask_trial", "run_trial"]
 
@@ -35,8 +38,12 @@ __all__ = ["ask_trial", "run_trial"]
 def ask_trial(study: optuna.Study, plan: SweepPlan) -> optuna.Trial:
     """A new trial with every search-space param sampled (``study.ask`` with the space's
     distributions); an enqueued or retried trial keeps its fixed params. Read them from
-    ``trial.params``."""
-    return study.ask(fixed_distributions={k: p.distribution for k, p in plan.space.items()})
+    ``trial.params``. With ``sweep.seeds`` > 1, a point's first trial enqueues its other
+    seeds (:mod:`sweeper.study.seeds`)."""
+    trial = study.ask(fixed_distributions={k: p.distribution for k, p in plan.space.items()})
+    if plan.settings.seeds > 1:  # make_plan checked the training config's integer seed
+        enqueue_siblings(study, trial, int(plan.train_cfg.seed), plan.settings.seeds)
+    return trial
 
 
 def _values(result: dict[str, Any], objectives: tuple[str, ...]) -> list[float]:
@@ -85,12 +92,13 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
     if resumed and resumed[0] != trial.number:  # a retry: continue the dead attempt's run
         trial.set_user_attr("resumed_from_trial", resumed[0])
     trial.set_user_attr("run_dir", str(run_dir))
-    trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+    trial.set_user_attr("worker", worker_name())
     prunable = not s.multi_objective and s.pruner.get("name") != "none"
     objective = s.objectives[0]
 
     # a trial continued after a requeue has reported its first epochs already
     reported = set(trials[trial.number].intermediate_values)
+    last_epoch: int | None = None  # the config's max_epochs, once the params are applied
 
     def on_monitor(epoch: int, metrics: dict[str, float]) -> str | None:
         value = metrics.get(objective)
@@ -98,10 +106,17 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
                 or int(epoch) in reported):
             return None
         trial.report(float(value), step=int(epoch))
+        # A trial that trained all its epochs completes: pruning it now would save nothing
+        # and throw its cost away.
+        if last_epoch is not None and int(epoch) >= last_epoch:
+            return None
         return "pruned" if prunable and trial.should_prune() else None
 
     try:
-        cfg = apply_params(plan.train_cfg, dict(trial.params))
+        seed = trials[trial.number].user_attrs.get(SEED_ATTR)  # with sweep.seeds > 1
+        cfg = apply_params(plan.train_cfg,
+                           {**trial.params, **({} if seed is None else {"seed": seed})})
+        last_epoch = int(cfg.max_epochs) if cfg.get("max_epochs") is not None else None
         if "tracking" in cfg:  # loggers file every trial under the study's name
             OmegaConf.update(cfg, "tracking.experiment", s.study_name)
         if resumed:
@@ -127,6 +142,10 @@ def run_trial(study: optuna.Study, trial: optuna.Trial, plan: SweepPlan,
         trial.set_user_attr("error", f"{type(err).__name__}: {err}")
         trial.set_user_attr("traceback", traceback.format_exc(limit=8)[-4000:])
         study.tell(trial, state=TrialState.FAIL)
+        if isinstance(err, RankLost):  # not the params' fault: retried, as a dead worker's
+            retry_failed_trial(study, trial.number)
+            if not err.worker_goes_on:
+                raise
         return TrialState.FAIL
     if not all(math.isfinite(v) for v in values):
         trial.set_user_attr("error", f"non-finite objective {values} (status {status})")

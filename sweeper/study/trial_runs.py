@@ -8,21 +8,25 @@ skipped, with the reason, so a report says what it left out.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import TrialState
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import FrozenTrial, TrialState
 
 from sweeper.metrics.run_record import METRICS_FILE, RunRecord
 from sweeper.study.storage import StorageSettings, StudyStorage, open_storage
 
-__all__ = ["TrialRun", "load_existing_study", "load_trial_runs", "study_folder"]
+__all__ = ["SEED_ATTR", "TrialRun", "load_existing_study", "load_trial_runs", "retry_of",
+           "shown_params", "study_folder", "trial_seed"]
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED)
 CHECKPOINT_NAMES = ("last.ckpt",)
 STOPPED = ("diverged", "pruned")  # training statuses of a run stopped early
+SEED_ATTR = "seed"  # a trial's training seed, in a study with sweep.seeds > 1 (study/seeds.py)
 
 
 @dataclass
@@ -37,11 +41,35 @@ class TrialRun:
     checkpoint: Path | None = None
     skipped: str | None = None  # why it cannot be evaluated; None when usable
     stopped: str | None = None  # "diverged"/"pruned": stopped before it could be probed
+    retry_of: int | None = None  # the attempt this trial retried (its run dir is reused)
+    seed: int | None = None  # the training seed, with sweep.seeds > 1 (sweeper.study.trial)
 
     @property
     def method(self) -> str:
         """The SSL method, from metrics.json (``unknown`` when absent)."""
         return str(self.metrics.method or "unknown")
+
+
+def retry_of(trial: FrozenTrial) -> int | None:
+    """The number of the trial this one retries (the latest earlier attempt; a retry
+    continues its run dir), None for a first attempt."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+        history = RetryHeartbeatStaleTrialCallback.retry_history(trial)
+    return int(history[-1]) if history else None
+
+
+def shown_params(trial: FrozenTrial) -> dict[str, Any]:
+    """A trial's params; for one still WAITING, the params it was enqueued with."""
+    if trial.params or trial.state != TrialState.WAITING:
+        return dict(trial.params)
+    return dict(trial.system_attrs.get("fixed_params") or {})
+
+
+def trial_seed(trial: FrozenTrial) -> int | None:
+    """The trial's training seed, or None in a study without seeds (``sweep.seeds`` 1)."""
+    value = trial.user_attrs.get(SEED_ATTR)
+    return None if value is None else int(value)
 
 
 def _checkpoint(run_dir: Path) -> Path | None:
@@ -58,7 +86,7 @@ def _read(trial: optuna.trial.FrozenTrial, base: Path) -> TrialRun:
     raw = trial.user_attrs.get("run_dir")
     run_dir = None if raw is None else (Path(raw) if Path(raw).is_absolute() else base / raw)
     run = TrialRun(number=trial.number, state=trial.state.name, params=dict(trial.params),
-                   run_dir=run_dir)
+                   run_dir=run_dir, retry_of=retry_of(trial), seed=trial_seed(trial))
     if trial.state not in FINISHED:
         error = trial.user_attrs.get("error")
         run.skipped = f"state {trial.state.name}" + (f": {error}" if error else "")

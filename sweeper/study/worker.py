@@ -21,6 +21,7 @@ import optuna
 from optuna.storages import fail_stale_trials
 from optuna.trial import TrialState
 
+from sweeper.study.interrupt import worker_name
 from sweeper.study.plan import SweepPlan, open_study
 from sweeper.study.requeue import keep_requeued_trials_alive, own_interrupted_trial, slurm_attrs
 from sweeper.study.slots import count_trials
@@ -92,8 +93,10 @@ def _next_trial(study: optuna.Study, storage: StudyStorage,
             return True
         # Sampled under the lock: with TPE's constant liar the next worker sees these params.
         trial = ask_trial(study, plan)
-        # counted as alive from the first moment
+        # counted as alive from the first moment, and its worker known (a sweep stopped with
+        # Ctrl-C fails and requeues its workers' trials by it)
         storage.record_heartbeat(trial_id(storage, s.study_name, trial.number))
+        trial.set_user_attr("worker", worker_name())
         return trial
 
 

@@ -19,6 +19,14 @@ from submitit.helpers import Checkpointable, DelayedSubmission
 
 from sweeper.runtime import setup_process
 from sweeper.study.plan import make_plan
+from sweeper.study.ranks import (
+    TrialRanks,
+    follow,
+    slurm_port,
+    slurm_task,
+    trial_backend,
+    trial_world_size,
+)
 from sweeper.study.train_fn import load_train_fn
 from sweeper.study.worker import WorkerReport, run_worker
 
@@ -49,7 +57,26 @@ def run_config_worker(cfg: DictConfig, worker_index: int, base: Path | None = No
     setup_process()
     plan = make_plan(cfg, base=base, check_trials=check_trials)
     train_fn = load_train_fn(plan.settings.train_fn)  # before any trial is asked for
-    return run_worker(plan, train_fn, worker_index)
+    cfg_t = plan.train_cfg
+    world, tasks = trial_world_size(cfg_t.get("devices", 1)), slurm_task()[1]
+    # In a Slurm job of N tasks for N-device trials srun started the followers; elsewhere
+    # this worker starts them.
+    with TrialRanks(world, trial_backend(cfg_t.get("accelerator")), plan.settings.train_fn,
+                    local=not (world > 1 and tasks == world)) as ranks:
+        return run_worker(plan, ranks.wrap(train_fn), worker_index)
+
+
+def _slurm_follower(cfg: DictConfig) -> bool:
+    """Runs this Slurm task as a follower rank when its job's tasks are the ranks of
+    multi-device trials and it is not task 0; returns whether it did."""
+    task, tasks = slurm_task()
+    world = trial_world_size(cfg.get("devices", 1))
+    if task == 0 or world == 1 or tasks != world:
+        return False
+    setup_process()
+    follow(load_train_fn(str(cfg.sweep.train_fn)), task, world, slurm_port(),
+           trial_backend(cfg.get("accelerator")))
+    return True
 
 
 def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int]:
@@ -68,6 +95,12 @@ def worker_job(config: dict[str, Any] | str, worker_index: int) -> dict[str, int
     cfg = OmegaConf.load(config) if isinstance(config, str) else OmegaConf.create(config)
     assert isinstance(cfg, DictConfig)
     OmegaConf.set_struct(cfg, True)
+    if _slurm_follower(cfg):
+        return {}
+    task, tasks = slurm_task()
+    if tasks > 1 and trial_world_size(cfg.get("devices", 1)) == 1:
+        # launcher.trials_per_gpu: the job's tasks are workers that share its GPU
+        worker_index += task
     report = run_config_worker(cfg, worker_index, base=Path.cwd(), check_trials=False)
     if report.stopped_by_errors:
         raise RuntimeError(f"worker {worker_index} stopped after failures in a row: "

@@ -112,3 +112,15 @@ def test_pickled_code_in_a_pt_file_is_refused(tmp_path: Path) -> None:
         pickle.dump({"z": _Payload()}, f)
     with pytest.raises(ValueError, match="cannot read .*evil.pt"):
         open_embeddings(path)
+
+
+def test_a_nan_in_a_later_shard_names_that_shard_and_its_own_row(tmp_path: Path) -> None:
+    np.save(tmp_path / "a.npy", np.ones((10, 4), dtype=np.float32))
+    b = np.ones((10, 4), dtype=np.float32)
+    b[7, 2] = np.nan
+    np.save(tmp_path / "b.npy", b)
+    # batches of 4 rows: the NaN is in b.npy's second batch (its rows 4..7)
+    with pytest.raises(ValueError, match=r"b\.npy: row 7 \(counted from 0\) holds the first "
+                                         r"NaN or Inf; 1 of 16 embedding values in its rows "
+                                         r"4\.\.7"):
+        accumulate_files(open_embeddings(tmp_path), batch_rows=4)

@@ -180,14 +180,27 @@ def test_few_trials_left_after_leaving_out_the_stopped_ones_is_noted() -> None:
         "need at least 3 trials"]
 
 
-def test_metrics_without_values_are_left_out_with_one_note() -> None:
-    report = report_of(stopped_rows(), metrics=("rankme", "lidar", "alpha_req", "nesum"))
+def test_metrics_without_values_are_left_out_with_a_note_only_when_recorded() -> None:
+    """A metric a row records as None (measured, not finite) gets a note; one no row records
+    (LiDAR that no training was asked to measure) is left out without one."""
+    r = stopped_rows()
+    for row in r:
+        row["nesum"] = row["stable_rank"] = None
+    report = report_of(r, metrics=("rankme", "lidar", "alpha_req", "nesum", "stable_rank"))
     assert report["metrics"] == ["rankme", "alpha_req"]
-    assert report["metrics_without_values"] == ["lidar", "nesum"]
+    assert report["metrics_without_values"] == ["nesum", "stable_rank"]
+    assert report["metrics_not_recorded"] == ["lidar"]
     assert set(report["mean_gap"]) == {"rankme", "alpha_req"}
     assert all("lidar" not in per for per in report["correlation"].values())
-    assert ("LiDAR, NESum: no value in any evaluated trial; left out of the tables and "
-            "figures") in report["notes"]
+    notes = [n for n in report["notes"] if "no value" in n]
+    assert notes == ["NESum, Stable rank: no value in any evaluated trial; left out of the "
+                     "tables and figures"]
+    assert not any("LiDAR" in n for n in report["notes"])
+    # nothing to select by at all: every metric asked for is named, recorded or not
+    only = report_of(r, metrics=("lidar", "nesum"))
+    assert only["metrics"] == [] and only["metrics_without_values"] == ["lidar", "nesum"]
+    assert "LiDAR, NESum: no value in any evaluated trial; left out of the tables and " \
+        "figures" in only["notes"]
     with pytest.raises(ValueError, match="unknown metric"):
         report_of(stopped_rows(), metrics=("rank_me",))
 

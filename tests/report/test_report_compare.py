@@ -121,7 +121,10 @@ def test_markdown_holds_the_tables(compared) -> None:
     assert "![RankMe vs accuracy (paper Figure 1)](rankme_vs_accuracy.png)" in md
     report = compared[0]
     line = report["selection_by_axis"]["simclr"]["optimizer.lr"][0]["selection"]
-    gap = f"{100 * line['rankme']['gap']:+.2f}"
+    n_test = report["trials"][0]["datasets"]["digits"]["n_test"]
+    images = round(line["rankme"]["gap"] * n_test)
+    gap = (f"{100 * line['rankme']['gap']:+.2f} (= {images:+d}" if images else "0.00 (= 0") + \
+        f" of {n_test} test images)"
     assert "| simclr | optimizer.lr |  | 4 |" in md and md.count(f"| {gap} |") >= 1
     trials = md.split("## Trials")[1].split("## Skipped trials")[0]
     trial_rows = [r for r in trials.splitlines() if r.startswith("|")][2:]

@@ -79,14 +79,14 @@ def test_accuracies_are_percent_in_every_table() -> None:
     assert line[4] == "0.1 (#0, 94.44%)"
 
 
-def test_a_gap_of_a_few_images_names_the_test_set_size() -> None:
+def test_every_gap_names_its_test_images_and_the_test_set_size() -> None:
     report = build(rows())
     gap = column(*selection_table(report), "Gap (pts)")
     assert gap == ["-", "+0.56 (= +2 of 360 test images)"]
     wide = build([trial(0, 340, 10.0, 0.99), trial(1, 320, 12.0, 0.95)])
-    assert column(*selection_table(wide), "Gap (pts)")[1] == "+5.56"
+    assert column(*selection_table(wide), "Gap (pts)")[1] == "+5.56 (= +20 of 360 test images)"
     same = build([trial(0, 340, 10.0, 0.99), trial(1, 340, 9.0, 0.95)])
-    assert column(*selection_table(same), "Gap (pts)")[1] == "+0.00"
+    assert column(*selection_table(same), "Gap (pts)")[1] == "0.00 (= 0 of 360 test images)"
 
 
 def test_stopped_trials_are_left_out_and_marked_by_default() -> None:

@@ -9,6 +9,8 @@ import pytest
 import torch
 
 from sweeper.metrics import rankme, spectral_metrics
+from sweeper.metrics.idest import idest
+from sweeper.metrics.run_record import RunRecord
 from sweeper.ssl import train
 from sweeper.ssl.build import bank_loader, build_parts
 from sweeper.ssl.module import SSLModule
@@ -66,10 +68,14 @@ def test_on_monitor_can_prune_a_run(tmp_path: Path) -> None:
 
 def test_every_n_epochs_and_the_last_epoch_are_measured(tmp_path: Path) -> None:
     seen: list[int] = []
-    train(digits_cfg("max_epochs=3", "monitor.every_n_epochs=2", "checkpoint.enabled=false",
-                     "optimizer.batch_size=512"),
-          tmp_path, on_monitor=lambda epoch, m: seen.append(epoch))
+    metrics = train(digits_cfg("max_epochs=3", "monitor.every_n_epochs=2",
+                               "checkpoint.enabled=false", "optimizer.batch_size=512",
+                               "monitor.idest.enabled=true", "monitor.idest.n_images=300"),
+                    tmp_path, on_monitor=lambda epoch, m: seen.append(epoch))
     assert seen == [2, 3]
+    # IdEst, when enabled, is in each monitor step and in the record
+    assert all("idest" in h for h in metrics["history"]) and 1.0 < metrics["idest"] < 64
+    assert RunRecord.read(tmp_path).values["idest"] == metrics["idest"]
 
 
 def test_lidar_is_measured_when_enabled() -> None:
@@ -145,3 +151,20 @@ def test_non_finite_embeddings_end_the_run_as_diverged_even_with_a_finite_loss()
         trainer.fit(module)
     assert exc.value.reason is not None and exc.value.epoch == 1  # counted from 1
     assert monitor.history == []
+
+
+def test_idest_is_measured_when_enabled_on_the_banks_first_images() -> None:
+    parts = build_parts(digits_cfg())
+    module = SSLModule(parts.cfg, parts.method, parts.views, parts.train_set)
+    bank = bank_loader(parts.train_set, 256, seed=0, batch_size=100)
+    monitor = RankMeMonitor(bank, parts.eval_view, every_n_epochs=1, enabled=True,
+                            idest_images=150, idest_seed=3)
+    value = monitor.measure(module)["idest"]
+    parts.method.eval()
+    with torch.no_grad():
+        feats = torch.cat([parts.method(parts.eval_view(x)) for x, _ in bank])[:150]
+    assert value == pytest.approx(idest(feats, seed=3), rel=1e-9)
+    assert "idest" not in RankMeMonitor(bank, parts.eval_view, every_n_epochs=1,
+                                        enabled=True).measure(module)
+    with pytest.raises(ValueError, match="monitor.idest.n_images must be >= 50, got 10"):
+        RankMeMonitor(bank, parts.eval_view, every_n_epochs=1, enabled=True, idest_images=10)

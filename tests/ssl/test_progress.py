@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import doctest
+import json
 from pathlib import Path
 
+import lightning as L
 import pytest
 from lightning.pytorch.callbacks import RichProgressBar
 
 from sweeper.ssl import progress
-from sweeper.ssl.progress import EpochLines, progress_callback
+from sweeper.ssl.progress import EpochBar, EpochLines, progress_callback
 from tests.cli import run_cli
 
 
@@ -29,6 +31,17 @@ def test_a_bar_or_lines() -> None:
     assert isinstance(progress_callback(False), EpochLines)
 
 
+@pytest.mark.filterwarnings("ignore:The `srun` command is available")
+@pytest.mark.parametrize(("max_epochs", "current", "shown"),
+                         [(1, 0, "Epoch 1/1"), (10, 8, "Epoch 9/10"), (10, 9, "Epoch 10/10")])
+def test_the_bar_counts_epochs_from_1(max_epochs: int, current: int, shown: str) -> None:
+    bar = EpochBar()
+    trainer = L.Trainer(max_epochs=max_epochs, callbacks=[bar], logger=False,
+                        enable_checkpointing=False, accelerator="cpu")
+    bar.setup(trainer, L.LightningModule(), "fit")
+    assert bar._get_train_description(current).strip() == shown  # what the bar shows
+
+
 def test_train_not_on_a_terminal_prints_a_line_per_epoch(tmp_path: Path) -> None:
     done = run_cli("train", "max_epochs=2", "monitor.every_n_epochs=2",
                    f"hydra.run.dir={tmp_path}")
@@ -39,6 +52,11 @@ def test_train_not_on_a_terminal_prints_a_line_per_epoch(tmp_path: Path) -> None
     assert "epoch 2/2  loss " in lines[1] and "  RankMe " in lines[1] and lines[1].endswith(" s")
     assert "\x1b[" not in done.stdout + done.stderr  # no bar's control characters
     assert "completed: simclr 2 epochs, RankMe " in done.stdout
+    # every RankMe names the images it was measured on: the two banks give two values
+    record = json.loads((tmp_path / "metrics.json").read_text())
+    monitor, objective = record["monitor_bank_size"], record["objective_bank_size"]
+    assert f" (monitor bank, {monitor:,} images)  " in lines[1]
+    assert f" (objective bank, {objective:,} images) -> " in done.stdout
 
 
 @pytest.mark.parametrize(("tty", "override", "bar"), [

@@ -4,10 +4,12 @@ warmup_cosine (Goyal et al. 2017 warmup; Loshchilov & Hutter 2017 cosine, as sol
 runs it, per optimizer step): with W = steps_per_epoch * warmup_epochs and
 T = steps_per_epoch * max_epochs,
 
-    lr(s) = start + (lr - start) * s / W                                   for s < W
+    lr(s) = start + (lr - start) * s / (W - 1)                             for s < W
     lr(s) = min_lr + (lr - min_lr) * (1 + cos(pi * (s - W) / (T - W))) / 2  for s >= W
 
-so lr(0) = warmup_start_lr, lr(W) = lr and lr(T) = min_lr; the last step taken is T - 1.
+so lr(0) = warmup_start_lr, lr(W - 1) = lr(W) = lr and lr(T) = min_lr; the last step taken
+is T - 1. solo-learn's LinearWarmupCosineAnnealingLR computes the same values; the parity test
+below holds numbers computed with its own code.
 LARS (You et al. 2017): local lr = eta * |w| / (|g| + wd |w|); 1-D parameters (biases,
 norm parameters) get neither decay nor scaling under exclude_bias_n_norm (solo-learn's rule,
 applied per parameter in the step; LARS keeps one group).
@@ -29,7 +31,7 @@ LR, START, MIN_LR, SPE, WARM_EPOCHS, EPOCHS = 0.4, 3e-5, 1e-3, 7, 2, 10
 
 def _reference(step: int, warm: int, total: int) -> float:
     if step < warm:
-        return START + (LR - START) * step / warm
+        return START + (LR - START) * step / (warm - 1)
     return MIN_LR + (LR - MIN_LR) * (1 + math.cos(math.pi * (step - warm) / (total - warm))) / 2
 
 
@@ -53,13 +55,50 @@ def test_warmup_cosine_follows_the_formula_at_every_step() -> None:
     for step, lr in enumerate(used):
         assert math.isclose(lr, _reference(step, warm, total), rel_tol=1e-12), step
     assert math.isclose(used[0], START, rel_tol=1e-12)
-    assert math.isclose(used[warm], LR, rel_tol=1e-12)  # end of warmup: the peak
+    assert math.isclose(used[warm - 1], LR, rel_tol=1e-12)  # end of warmup: the peak
+    assert math.isclose(used[warm], LR, rel_tol=1e-12)  # and the cosine's start
     mid = warm + (total - warm) // 2  # (T - W) is even here: the cosine's midpoint
     assert math.isclose(used[mid], (LR + MIN_LR) / 2, rel_tol=1e-12)
     assert used[-1] > MIN_LR and math.isclose(used[-1], _reference(total - 1, warm, total))
     sched_cfg = OmegaConf.create({"name": "warmup_cosine", "warmup_epochs": WARM_EPOCHS,
                                   "warmup_start_lr": START, "min_lr": MIN_LR})
     assert math.isclose(LR * lr_lambda(sched_cfg, LR, SPE, EPOCHS)(total), MIN_LR)
+
+
+# Learning rates at chosen steps, computed with solo-learn's own scheduler (commit 9187ea3,
+# solo/utils/lr_scheduler.py, LinearWarmupCosineAnnealingLR stepped once per optimizer step on
+# torch SGD, as solo/methods/base.py runs it with interval "step"): (lr, W, T,
+# warmup_start_lr, min_lr) -> {step: lr}. "vicreg" is scripts/pretrain/cifar/vicreg.yaml
+# (lr 0.3, 10 warm-up epochs and 1000 epochs of 195 steps).
+SOLO_LEARN_LRS = {
+    (0.3, 1950, 195000, 3e-5, 0.0): {
+        0: 3e-05, 1: 0.00018390969728065675, 1948: 0.2998460903027118,
+        1949: 0.29999999999999244, 1950: 0.3, 1951: 0.2999999999801381,
+        98475: 0.14999999999999936, 194999: 1.986192876834972e-11},
+    (1.0, 14, 70, 0.0, 1e-3): {
+        0: 0.0, 1: 0.07692307692307693, 12: 0.9230769230769229, 13: 0.9999999999999998,
+        14: 1.0, 15: 0.9992141941013994, 42: 0.5005000000000002, 69: 0.001785805898600606},
+    (0.4, 3, 15, 3e-5, 0.0): {
+        0: 3e-05, 1: 0.20001500000000003, 2: 0.4, 3: 0.4, 4: 0.39318516525781366,
+        9: 0.20000000000000004, 14: 0.0068148347421863615},
+    (0.4, 1, 10, 3e-5, 0.0): {
+        0: 3e-05, 1: 0.4, 2: 0.3879385241571817, 5: 0.2347296355333861,
+        9: 0.012061475842818338},
+}
+
+
+@pytest.mark.parametrize("setting", list(SOLO_LEARN_LRS))
+def test_warmup_cosine_matches_solo_learns_scheduler(
+        setting: tuple[float, int, int, float, float]) -> None:
+    lr, warm, total, start, min_lr = setting
+    # steps_per_epoch x epochs: the warm-up and the run in whole epochs, as training has them
+    spe = math.gcd(warm, total)
+    sched_cfg = OmegaConf.create({"name": "warmup_cosine", "warmup_epochs": warm // spe,
+                                  "warmup_start_lr": start, "min_lr": min_lr})
+    factor = lr_lambda(sched_cfg, lr, spe, total // spe)
+    for step, expected in SOLO_LEARN_LRS[setting].items():
+        # solo-learn chains its steps (lr(s) from lr(s - 1)); this is the closed form
+        assert math.isclose(lr * factor(step), expected, rel_tol=1e-9, abs_tol=1e-15), step
 
 
 def test_the_schedule_moves_every_step_not_every_epoch() -> None:

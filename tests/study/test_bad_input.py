@@ -65,6 +65,7 @@ def test_bad_space_fails_before_any_trial(workdir, capsys, params, message):
         ("sweep.sampler.seed=1.5", "sweep.sampler.seed: Value '1.5'"),
         ("sweep.heartbeat_s=1", "sweep.heartbeat_s must be an integer >= 2"),
         ("sweep.objective=[rankme,lidar]", "needs a single objective"),
+        ("sweep.objective=idest", "'idest' is measured only with monitor.idest.enabled=true"),
         ("sweep.enqueue=[{optimizer.momentum:0.9}]", "is not a search-space key"),
         ("sweep.enqueue=[{optimizer.lr:100.0}]", "is outside tag(log, interval(0.01, 5.0))"),
         ("sweep.sampler.name=grid", "the grid sampler needs finite params"),
@@ -119,12 +120,14 @@ def test_worker_needs_an_existing_study(workdir, capsys, study_name):
     [
         (["data=cifar10"], "the training config fails before any trial: data.train_path is "
                            "not set: dataset 'cifar10' reads local files"),
-        (["data=cifar10", "data.train_path=nowhere"], "no cifar10 under 'nowhere'"),
+        (["data=cifar10", "data.train_path=nowhere"],
+         "data.train_path folder 'nowhere' does not exist"),
         (["data=custom", "data.train_path=nowhere"], "image folder 'nowhere' does not exist"),
         (["method=vicreg", "space=simclr_digits"],
          "search space key 'method_kwargs.temperature' is not a training config key"),
-        (["devices=2", "strategy=ddp"], "devices=2: a sweep trial trains in its worker's "
-                                        "process on one device"),
+        (["devices=2", "strategy=auto"], "devices=2 with strategy='auto': a trial on 2 "
+                                         "devices trains with DDP ranks; set strategy=ddp"),
+        (["devices=auto"], "devices='auto': a sweep trial needs a count of devices"),
     ],
 )
 def test_what_every_trial_needs_is_checked_before_the_study(workdir, capsys, overrides,

@@ -31,12 +31,13 @@ def sweep_block() -> dict:
 
 @pytest.mark.parametrize(("metric", "direction"), [
     ("rankme", "maximize"), ("rankme_projector", "maximize"), ("alpha_req", "minimize"),
-    ("nesum", "maximize"), ("stable_rank", "maximize"), ("lidar", "maximize")])
+    ("nesum", "maximize"), ("stable_rank", "maximize"), ("lidar", "maximize"),
+    ("idest", "minimize")])
 def test_default_direction_per_metric(sweep_block, metric, direction):
     settings = read_settings({**sweep_block, "objective": metric})
     assert settings.objectives == (metric,) and settings.directions == (direction,)
     assert set(SELECTING) == {"rankme", "rankme_projector", "alpha_req", "nesum",
-                              "stable_rank", "lidar"}
+                              "stable_rank", "lidar", "idest"}
 
 
 def test_multi_objective_and_direction_override(sweep_block):
@@ -177,7 +178,7 @@ def test_a_cluster_preset_run_locally_drops_its_slurm_resources_with_a_warning()
                                          r"launcher.gpus_per_node, launcher.cpus_per_task, "
                                          r"launcher.mem_gb, launcher.time_min; left out"):
         launcher = read_launcher(block)
-    assert launcher == LocalLauncher(name="local", refresh_s=2.0)
+    assert launcher == LocalLauncher(name="local", refresh_s=2.0, trials_per_gpu=1)
     with pytest.raises(ValueError, match=r"unknown key launcher.gpus; conf/launcher/local.yaml"), \
             pytest.warns(UserWarning):
         read_launcher({**block, "gpus": 1})  # a key neither launcher has is still refused

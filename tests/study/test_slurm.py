@@ -154,3 +154,50 @@ def test_requeued_worker_jobs_continue_their_trial_to_one_complete_trial(
     metrics = json.loads((Path(done.user_attrs["run_dir"]) / "metrics.json").read_text())
     assert metrics["resumed_from_epoch"] >= 2  # it did not start over
     assert metrics["status"] == "completed"
+
+
+def test_a_two_task_job_trains_a_two_rank_trial_and_resumes_it_after_a_requeue(
+        tmp_path, study_name, slurm, postgres_url):
+    # `devices=2` on the CPU: the worker job asks for 2 tasks and no GPU; srun starts both,
+    # task 0 runs the worker, task 1 follows it. `scontrol requeue` after the first epoch:
+    # the job comes back and the trial continues from its checkpoint on both ranks.
+    from tests.study.test_ranks import TWO_RANKS, one_process_objective
+
+    epochs = 4
+    storage = optuna.storages.RDBStorage(postgres_url)
+    sweep = subprocess.Popen(
+        [*CLI, "sweep", "launcher=slurm", "launcher.cpus_per_task=1", "launcher.mem_gb=2",
+         f"launcher.folder={tmp_path / 'slurm'}", f"max_epochs={epochs}", *TWO_RANKS,
+         f"sweep.storage={postgres_url}", f"sweep.study_name={study_name}",
+         "sweep.n_trials=1", "sweep.workers=1", "sweep.heartbeat_s=4",
+         "sweep.pruner.name=none"],
+        cwd=tmp_path, env=cli_env(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        def reported() -> optuna.trial.FrozenTrial | None:
+            try:
+                trials = load(storage, study_name).trials
+            except KeyError:
+                return None
+            return next((t for t in trials if t.intermediate_values
+                         and t.user_attrs.get("slurm_job_id") and (
+                             Path(t.user_attrs["run_dir"]) / "checkpoints" / "last.ckpt"
+                         ).is_file()), None)
+
+        trial = _wait_for("the trial's first checkpoint", reported, sweep)
+        job = trial.user_attrs["slurm_job"]
+        subprocess.run(["scontrol", "requeue", job], check=True)
+        _release(job, 1)
+        out, _ = sweep.communicate(timeout=600)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+    assert sweep.returncode == 0, out[-3000:]
+    (done,) = load(storage, study_name).trials
+    assert done.state == TrialState.COMPLETE, out[-3000:]
+    assert done.user_attrs["slurm_restarts"] == 1
+    assert sorted(done.intermediate_values) == list(range(1, epochs + 1))
+    run_dir = Path(done.user_attrs["run_dir"])
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "completed" and metrics["world_size"] == 2
+    assert metrics["resumed_from_epoch"] >= 1
+    assert done.value == pytest.approx(one_process_objective(run_dir), rel=1e-9)

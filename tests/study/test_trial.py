@@ -95,3 +95,25 @@ def test_count_trials_counts_every_state():
     assert count_trials(study) == TrialCounts(complete=2, pruned=1, running=1, waiting=1,
                                               fail=1)
     assert count_trials(study).finished == 3
+
+
+class PruneFrom(BasePruner):
+    """Prunes every trial once it reported step ``step``."""
+
+    def __init__(self, step: int) -> None:
+        self.step = step
+
+    def prune(self, study: optuna.Study, trial: optuna.trial.FrozenTrial) -> bool:
+        return (trial.last_step or 0) >= self.step
+
+
+def test_the_pruner_is_not_asked_at_the_last_epoch(tmp_path):
+    cfg = compose_config(["sweep.sampler.name=random", "sweep.sampler.seed=0", "max_epochs=3"],
+                         config_name="sweep")
+    plan = make_plan(cfg, base=tmp_path)
+    study = optuna.create_study(direction="maximize", pruner=PruneFrom(3))
+    # it trained all its epochs: it completes with its objective, its cost not thrown away
+    assert run_trial(study, ask_trial(study, plan), plan, _epochs(3)) == TrialState.COMPLETE
+    assert sorted(study.trials[0].intermediate_values) == [1, 2, 3]
+    study = optuna.create_study(direction="maximize", pruner=PruneFrom(2))
+    assert run_trial(study, ask_trial(study, plan), plan, _epochs(3)) == TrialState.PRUNED

@@ -106,12 +106,18 @@ def _class_folders(data: DictConfig, split: str) -> Path | None:
     when those files are absent.
 
     Raises:
-        ValueError: when neither layout is there, naming both.
+        ValueError: when ``data.train_path`` is missing or empty, or neither layout is there,
+            naming both.
     """
     root = _path(data, "train_path")  # torchvision's files hold every split
     files = root / TORCHVISION[str(data.dataset)]
     if files.is_dir() or data.download:
         return None
+    if not root.is_dir() or next(root.iterdir(), None) is None:
+        raise ValueError(f"data.train_path folder {str(root)!r} "
+                         f"{'is empty' if root.is_dir() else 'does not exist'}: expected "
+                         f"{files} (torchvision's files), or class folders under {root}/train "
+                         f"and {root}/test; set data.download=true to download it")
     sub = _image_folder_split(data, split)
     if sub is None:
         raise ValueError(f"no {data.dataset} under {str(root)!r}: expected {files} "

@@ -7,7 +7,10 @@ CIFAR-10 epoch spent most of its time in PIL. A folder whose decoded images fit
 later runs, other trials and ``compare`` load that file in a fraction of a second. The key
 hashes the load size, the channel count and every file's path, size and modification time,
 so an edited folder is decoded again. Writers hold a lock and rename a finished file into
-place: two trials starting together decode once, and a killed decode leaves no half file.
+place: two trials starting together decode once, and a killed decode leaves no half file; the
+lock file goes when the decode ends. Decoding draws nothing from the global random streams
+(its loader has a generator of its own), so a run that builds the cache trains exactly as one
+that reads it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import hashlib
 import logging
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +60,10 @@ def folder_key(ds: FolderImages) -> str:
 def _decode(ds: FolderImages, workers: int) -> tuple[np.ndarray, np.ndarray]:
     n, s = len(ds), ds.load_size
     images = np.empty((n, ds.channels, s, s), dtype=np.uint8)
-    loader = DataLoader(ds, batch_size=512, num_workers=workers, shuffle=False)
+    # its own generator: a loader draws its workers' base seed from torch's global generator
+    # otherwise, and the run that decodes would then initialise its network differently
+    loader = DataLoader(ds, batch_size=512, num_workers=workers, shuffle=False,
+                        generator=torch.Generator().manual_seed(0))
     done, started, shown = 0, time.perf_counter(), 0.0
     for batch, _ in loader:
         images[done:done + batch.shape[0]] = batch.numpy()
@@ -65,6 +73,28 @@ def _decode(ds: FolderImages, workers: int) -> tuple[np.ndarray, np.ndarray]:
             log.info("decoding %s: %d/%d images (%.0f s)", ds.files[0].parent.parent, done, n,
                      shown - started)
     return images, ds.labels.numpy().astype(np.int64)
+
+
+@contextmanager
+def _locked(lock_path: Path) -> Iterator[None]:
+    """Holds an exclusive lock on ``lock_path`` and deletes that file before releasing it.
+    A waiter that then gets the lock of the deleted file sees that the path no longer names
+    it and locks the path afresh, so no two holders overlap and no lock file stays behind."""
+    while True:
+        lock = open(lock_path, "a")  # closed below, after the unlink
+        fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be decoding the same folder
+        try:
+            current = os.stat(lock_path).st_ino == os.fstat(lock.fileno()).st_ino
+        except FileNotFoundError:
+            current = False
+        if current:
+            break
+        lock.close()
+    try:
+        yield
+    finally:
+        lock_path.unlink(missing_ok=True)
+        lock.close()
 
 
 def cached_images(ds: FolderImages, cache: Any) -> ImageSet:
@@ -88,8 +118,7 @@ def cached_images(ds: FolderImages, cache: Any) -> ImageSet:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{folder_key(ds)}.npz"
     if not path.is_file():
-        with open(folder / f"{path.stem}.lock", "w") as lock:
-            fcntl.flock(lock, fcntl.LOCK_EX)  # another run may be decoding the same folder
+        with _locked(folder / f"{path.stem}.lock"):
             if not path.is_file():
                 images, labels = _decode(ds, min(4, os.cpu_count() or 1))
                 tmp = path.with_suffix(".tmp.npz")

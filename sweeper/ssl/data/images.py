@@ -18,9 +18,23 @@ from PIL import Image
 from torch.utils.data import Dataset
 from torchvision.transforms.v2 import functional as F
 
-__all__ = ["IMAGE_SUFFIXES", "FolderImages", "ImageSet", "TensorImages"]
+__all__ = ["IMAGE_SUFFIXES", "FolderImages", "ImageSet", "TensorImages", "UnreadableImage"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm")
+
+
+class UnreadableImage(ValueError):
+    """An image file PIL cannot decode: one line naming the file (a bad input, exit 2).
+
+    A loader worker's exception reaches the main process re-raised with the worker's
+    traceback as its text (``Caught UnreadableImage in DataLoader worker process 0 ...``);
+    the message keeps only the last line's own text, so it stays one line either way.
+    """
+
+    def __init__(self, message: str) -> None:
+        last = message.strip().splitlines()[-1] if message.strip() else message
+        head, sep, tail = last.partition(f"{type(self).__name__}: ")
+        super().__init__(tail if sep and " " not in head.strip() else last)
 
 
 class TensorImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
@@ -61,8 +75,15 @@ class FolderImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         return torch.stack([self._decode(int(i)) for i in index]), self.labels[list(index)]
 
     def _decode(self, index: int) -> torch.Tensor:
-        with Image.open(self.files[index]) as pil:
-            img = F.pil_to_tensor(pil.convert("RGB" if self.channels == 3 else "L"))
+        path = self.files[index]
+        try:
+            with Image.open(path) as pil:
+                img = F.pil_to_tensor(pil.convert("RGB" if self.channels == 3 else "L"))
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as err:
+            text = str(err).replace(repr(str(path)), "").replace(str(path), "")
+            reason = " ".join(text.split()) or type(err).__name__
+            raise UnreadableImage(f"cannot read image {str(path)!r} ({reason}): replace or "
+                                  "delete the file") from None
         return F.center_crop(F.resize(img, self.load_size, antialias=True), [self.load_size])
 
     def subset(self, index: np.ndarray) -> FolderImages:
@@ -74,10 +95,13 @@ class FolderImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
         """Class sub-folders (sorted names -> labels 0..C-1), else a flat unlabelled folder.
 
         Raises:
-            ValueError: if ``root`` is missing or holds no images.
+            ValueError: if ``root`` is missing, empty, or holds no images (three messages).
         """
         if not root.is_dir():
             raise ValueError(f"image folder {str(root)!r} does not exist")
+        if next(root.iterdir(), None) is None:
+            raise ValueError(f"image folder {str(root)!r} is empty: expected class folders "
+                             "of images, or images")
         classes = sorted(p for p in root.iterdir() if p.is_dir())
         files: list[Path] = []
         labels: list[int] = []
@@ -85,6 +109,9 @@ class FolderImages(Dataset[tuple[torch.Tensor, torch.Tensor]]):
             found = sorted(p for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
             files += found
             labels += [label] * len(found)
+        if not files and classes:
+            raise ValueError(f"image folder {str(root)!r} has {len(classes)} class folders but "
+                             f"no images in them ({', '.join(IMAGE_SUFFIXES)})")
         if not files:
             raise ValueError(f"no images ({', '.join(IMAGE_SUFFIXES)}) under {str(root)!r}")
         return cls(files, labels, load_size, channels)

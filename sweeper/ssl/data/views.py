@@ -19,6 +19,7 @@ custom dataset).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -30,6 +31,8 @@ from sweeper.ssl.data import pil_ops as ops
 
 __all__ = ["BatchViews", "EvalView", "crop_size_of"]
 
+# solo-learn's datasets with fixed normalization numbers (the rest: an entry's mean/std)
+SOLO_NORMALIZED = ("cifar10", "cifar100", "stl10", "imagenet100", "imagenet")
 _PROB_OPS = ("color_jitter", "grayscale", "gaussian_blur", "solarization", "equalization",
              "horizontal_flip")
 BLUR_SIGMA = (0.1, 2.0)  # solo-learn's GaussianBlur default, in pixels
@@ -75,7 +78,7 @@ def _uniform(n: int, low: float, high: float, device: torch.device) -> torch.Ten
 
 class _Pipeline:
     def __init__(self, cfg: DictConfig, index: int, mean: Sequence[float],
-                 std: Sequence[float]) -> None:
+                 std: Sequence[float], own_normalization: bool = True) -> None:
         where = f"augmentations[{index}]"
         self.crop = int(cfg.crop_size)
         self.num_crops = int(cfg.get("num_crops", 1))
@@ -90,8 +93,9 @@ class _Pipeline:
         if not 0.0 <= self.jitter["hue"] <= 0.5:
             raise ValueError(f"{where}.color_jitter.hue must be in [0, 0.5], got "
                              f"{self.jitter['hue']}")
-        self.mean = torch.tensor(list(cfg.get("mean", mean))).view(1, -1, 1, 1)
-        self.std = torch.tensor(list(cfg.get("std", std))).view(1, -1, 1, 1)
+        norm = cfg if own_normalization else {}
+        self.mean = torch.tensor(list(norm.get("mean", mean))).view(1, -1, 1, 1)
+        self.std = torch.tensor(list(norm.get("std", std))).view(1, -1, 1, 1)
 
     def _hit(self, x: torch.Tensor, name: str) -> torch.Tensor:
         """Indices of the images an op with ``self.p[name]`` applies to."""
@@ -179,11 +183,20 @@ class BatchViews:
     """
 
     def __init__(self, augmentations: Sequence[Any], mean: Sequence[float],
-                 std: Sequence[float]) -> None:
+                 std: Sequence[float], dataset: str = "custom") -> None:
         aug = [OmegaConf.create(a) if not isinstance(a, DictConfig) else a
                for a in augmentations]
         crop_size_of(aug)
-        self.pipelines = [_Pipeline(a, i, mean, std) for i, a in enumerate(aug)]
+        # solo-learn normalizes its five named datasets with their own numbers and reads an
+        # entry's mean/std only for other (custom) data (pretrain_dataloader.py, MEANS_N_STD)
+        own = dataset not in SOLO_NORMALIZED
+        for i, a in enumerate(aug):
+            keys = [k for k in ("mean", "std") if k in a]
+            if keys and not own:
+                warnings.warn(f"augmentations[{i}].{'/'.join(keys)} not applied: for dataset "
+                              f"{dataset!r} the views use data.mean and data.std (solo-learn "
+                              "reads an entry's mean/std only for custom data)", stacklevel=2)
+        self.pipelines = [_Pipeline(a, i, mean, std, own) for i, a in enumerate(aug)]
 
     @property
     def num_views(self) -> int:

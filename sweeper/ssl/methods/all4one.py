@@ -26,6 +26,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
+from sweeper.ssl.methods.checks import positive
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.nnclr import nnclr_loss
 from sweeper.ssl.methods.queue import EmbeddingQueue
@@ -74,6 +75,7 @@ class All4One(MomentumMethod):
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, pred_hidden_dim: int, temperature: float,
                  queue_size: int = 65536) -> None:
+        positive("temperature", temperature)
         super().__init__(backbone, feat_dim)
         if proj_output_dim % 8:
             raise ValueError(f"method_kwargs.proj_output_dim={proj_output_dim}: All4One's "

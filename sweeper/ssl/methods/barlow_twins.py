@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
+from sweeper.ssl.methods.checks import non_negative
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -35,6 +36,8 @@ class BarlowTwins(SSLMethod):
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, lamb: float, scale_loss: float) -> None:
+        non_negative("lamb", lamb)
+        non_negative("scale_loss", scale_loss)
         super().__init__(backbone, feat_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, layers=3)
         self.lamb, self.scale_loss = lamb, scale_loss

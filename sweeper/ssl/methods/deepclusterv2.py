@@ -35,6 +35,7 @@ from torch import nn
 
 from sweeper.metrics.distributed import rank_and_world
 from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
+from sweeper.ssl.methods.checks import positive
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.kmeans import cluster_memory
 
@@ -59,6 +60,7 @@ class DeepClusterV2(SSLMethod):
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, num_prototypes: Sequence[int], temperature: float,
                  kmeans_iters: int) -> None:
+        positive("temperature", temperature)
         super().__init__(backbone, feat_dim)
         if not num_prototypes or min(int(k) for k in num_prototypes) < 1:
             raise ValueError("method_kwargs.num_prototypes must be a non-empty list of "

@@ -24,6 +24,7 @@ from lightly.models.utils import deactivate_requires_grad
 from torch import nn
 
 from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, view_pairs
+from sweeper.ssl.methods.checks import at_least, non_negative, positive
 
 
 class DINO(MomentumMethod):
@@ -35,6 +36,13 @@ class DINO(MomentumMethod):
                  student_temperature: float, teacher_temperature: float,
                  warmup_teacher_temperature: float,
                  warmup_teacher_temperature_epochs: int) -> None:
+        for key, t in (("student_temperature", student_temperature),
+                       ("teacher_temperature", teacher_temperature),
+                       ("warmup_teacher_temperature", warmup_teacher_temperature)):
+            positive(key, t)
+        non_negative("clip_grad", clip_grad)
+        at_least("freeze_last_layer", freeze_last_layer, 0)
+        at_least("warmup_teacher_temperature_epochs", warmup_teacher_temperature_epochs, 0)
         super().__init__(backbone, feat_dim)
 
         def head() -> DINOProjectionHead:

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
+from sweeper.ssl.methods.checks import positive
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
 
@@ -31,6 +32,7 @@ class MoCoV2Plus(MomentumMethod):
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, temperature: float, queue_size: int) -> None:
+        positive("temperature", temperature)
         super().__init__(backbone, feat_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, hidden_bn=False)
         self.backbone_momentum = frozen_copy(backbone)

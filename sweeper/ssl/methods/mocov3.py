@@ -16,6 +16,7 @@ from lightly.models.utils import concat_all_gather
 from torch import nn
 
 from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
+from sweeper.ssl.methods.checks import positive
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -40,6 +41,7 @@ class MoCoV3(MomentumMethod):
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, pred_hidden_dim: int, temperature: float) -> None:
+        positive("temperature", temperature)
         super().__init__(backbone, feat_dim)
         resnet = is_resnet(backbone)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim,

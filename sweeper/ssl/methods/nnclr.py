@@ -15,6 +15,7 @@ from lightly.utils.dist import gather
 from torch import nn
 
 from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
+from sweeper.ssl.methods.checks import positive
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
 
@@ -36,6 +37,7 @@ class NNCLR(SSLMethod):
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, pred_hidden_dim: int, temperature: float,
                  queue_size: int) -> None:
+        positive("temperature", temperature)
         super().__init__(backbone, feat_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, layers=3,
                              last_bn="affine")

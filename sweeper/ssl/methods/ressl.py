@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sweeper.ssl.methods.base import MomentumMethod, frozen_copy, full_precision, two_views
+from sweeper.ssl.methods.checks import positive
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.queue import EmbeddingQueue
 
@@ -34,6 +35,8 @@ class ReSSL(MomentumMethod):
                  proj_output_dim: int, temperature_q: float, temperature_k: float,
                  queue_size: int, base_tau_momentum: Any = None, final_tau_momentum: Any = None,
                  momentum_classifier: Any = None) -> None:
+        positive("temperature_q", temperature_q)
+        positive("temperature_k", temperature_k)
         super().__init__(backbone, feat_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, hidden_bn=False)
         self.backbone_momentum = frozen_copy(backbone)

@@ -15,6 +15,7 @@ from lightly.utils.dist import gather
 from torch import nn
 
 from sweeper.ssl.methods.base import SSLMethod, full_precision, view_pairs
+from sweeper.ssl.methods.checks import exp_temperature
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -45,6 +46,7 @@ class SimCLR(SSLMethod):
 
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, temperature: float) -> None:
+        exp_temperature("temperature", temperature)
         super().__init__(backbone, feat_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, hidden_bn=False)
         self.temperature = temperature

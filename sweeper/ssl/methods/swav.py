@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn.utils import parametrizations
 
 from sweeper.ssl.methods.base import SSLMethod, full_precision, view_pairs
+from sweeper.ssl.methods.checks import at_least, positive
 from sweeper.ssl.methods.heads import mlp
 
 
@@ -37,6 +38,9 @@ class SwAV(SSLMethod):
                  proj_output_dim: int, num_prototypes: int, temperature: float,
                  queue_size: int, epoch_queue_starts: int, freeze_prototypes_epochs: int,
                  sk_iters: int, sk_epsilon: float) -> None:
+        positive("temperature", temperature)
+        positive("sk_epsilon", sk_epsilon)
+        at_least("sk_iters", sk_iters, 1)
         super().__init__(backbone, feat_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim)
         self.prototypes = parametrizations.weight_norm(

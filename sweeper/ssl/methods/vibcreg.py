@@ -18,6 +18,7 @@ from lightly.utils import dist
 from torch import nn
 
 from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
+from sweeper.ssl.methods.checks import non_negative
 from sweeper.ssl.methods.heads import mlp
 from sweeper.ssl.methods.iternorm import IterNorm
 
@@ -47,6 +48,10 @@ class VIbCReg(SSLMethod):
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, sim_loss_weight: float, var_loss_weight: float,
                  cov_loss_weight: float, iternorm: bool) -> None:
+        for key, w in (("sim_loss_weight", sim_loss_weight),
+                       ("var_loss_weight", var_loss_weight),
+                       ("cov_loss_weight", cov_loss_weight)):
+            non_negative(key, w)
         super().__init__(backbone, feat_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, layers=3,
                              activation=nn.GELU)

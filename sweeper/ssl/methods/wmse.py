@@ -23,6 +23,7 @@ from torch import nn
 
 from sweeper.schema import ConfigError
 from sweeper.ssl.methods.base import SSLMethod, full_precision, two_views
+from sweeper.ssl.methods.checks import non_negative
 from sweeper.ssl.methods.heads import mlp
 
 __all__ = ["WMSE", "check_whitening", "wmse_loss"]
@@ -71,6 +72,7 @@ class WMSE(SSLMethod):
     def __init__(self, backbone: nn.Module, feat_dim: int, proj_hidden_dim: int,
                  proj_output_dim: int, whitening_size: int, whitening_iters: int,
                  whitening_eps: float) -> None:
+        non_negative("whitening_eps", whitening_eps)
         super().__init__(backbone, feat_dim)
         check_whitening(whitening_size, whitening_iters, proj_output_dim)
         self.projector = mlp(feat_dim, proj_hidden_dim, proj_output_dim, layers=2)
