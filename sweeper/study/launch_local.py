@@ -28,6 +28,9 @@ from sweeper.study.storage import open_storage
 
 __all__ = ["assign_devices", "launch_local"]
 
+# Seconds a worker has to end after SIGTERM on Ctrl-C before it is killed.
+STOP_GRACE_S = 30
+
 
 def _visible_gpus() -> list[str]:
     listed = os.environ.get("CUDA_VISIBLE_DEVICES")
@@ -145,7 +148,11 @@ def launch_local(plan: SweepPlan, study: optuna.Study, config_path: Path, refres
         for p in procs:
             p.terminate()
         for p in procs:
-            p.wait()
+            try:
+                p.wait(timeout=STOP_GRACE_S)
+            except subprocess.TimeoutExpired:  # a worker that ignores SIGTERM holds nothing
+                p.kill()
+                p.wait()
         # their trials are failed and queued again now, not after a heartbeat timeout
         requeued = requeue_interrupted(study, open_storage(s.storage), [p.pid for p in procs])
         for line in interrupted_lines(requeued):

@@ -56,11 +56,14 @@ def test_ctrl_c_fails_and_requeues_the_running_trial_and_the_next_sweep_resumes_
     args = _args(url, study_name)
     hold = tmp_path / "hold"
     hold.touch()
-    # its own process group, which Ctrl-C on a terminal signals as a whole (workers included)
+    # its own process group, which Ctrl-C on a terminal signals as a whole (workers included);
+    # SIGINT at its default, as on a terminal: a test run started in the background (CI, `&`)
+    # inherits it ignored, and Python then never raises KeyboardInterrupt
     sweep = subprocess.Popen([*CLI, "sweep", *args], cwd=tmp_path,
                              env={**cli_env(), HOLD_ENV: str(hold)},
                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                             start_new_session=True)
+                             start_new_session=True,
+                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     try:
         victim = _wait_for_the_held_trial(url, study_name, sweep)
         assert (Path(victim.user_attrs["run_dir"]) / "checkpoints" / "last.ckpt").is_file()
