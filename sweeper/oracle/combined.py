@@ -11,13 +11,13 @@ criterion is computed only when every part has a value in some row.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from scipy import stats
 
 from sweeper.metrics.registry import COMBINED, direction_of, metric
+from sweeper.oracle.points import defined
 
 __all__ = ["add_combined", "combined_criteria", "mean_ranks"]
 
@@ -29,14 +29,6 @@ def combined_criteria(measured: Sequence[str]) -> list[str]:
     return [name for name in COMBINED if all(p in measured for p in metric(name).parts)]
 
 
-def _defined(row: Row, key: str) -> float | None:
-    value = row.get(key)
-    if value is None or isinstance(value, bool):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
-
-
 def mean_ranks(rows: Sequence[Row], parts: Sequence[str]) -> list[float | None]:
     """The mean over ``parts`` of each row's rank (1 = best, ties averaged) among the rows
     that define every part; ``None`` for a row that lacks one.
@@ -46,7 +38,7 @@ def mean_ranks(rows: Sequence[Row], parts: Sequence[str]) -> list[float | None]:
         ...             {"rankme": 5, "lidar": 2}], ["rankme", "lidar"])
         [2.0, 1.75, 2.25]
     """
-    complete = [i for i, r in enumerate(rows) if all(_defined(r, p) is not None for p in parts)]
+    complete = [i for i, r in enumerate(rows) if all(defined(r.get(p)) is not None for p in parts)]
     out: list[float | None] = [None] * len(rows)
     if not complete:
         return out

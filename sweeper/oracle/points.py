@@ -20,7 +20,7 @@ import statistics
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["ACCURACIES", "centre_point", "noise_floor", "point_rows", "seeded"]
+__all__ = ["ACCURACIES", "centre_point", "defined", "noise_floor", "point_rows", "seeded"]
 
 Row = Mapping[str, Any]
 
@@ -33,7 +33,8 @@ def seeded(rows: Sequence[Row]) -> bool:
     return any(r.get("seed") is not None for r in rows)
 
 
-def _defined(value: Any) -> float | None:
+def defined(value: Any) -> float | None:
+    """``value`` as a float, or None when it is missing, a bool or not finite."""
     if value is None or isinstance(value, bool):
         return None
     value = float(value)
@@ -41,7 +42,7 @@ def _defined(value: Any) -> float | None:
 
 
 def _spread(values: Sequence[Any]) -> dict[str, Any]:
-    ok = [v for v in map(_defined, values) if v is not None]
+    ok = [v for v in map(defined, values) if v is not None]
     return {"mean": statistics.fmean(ok) if ok else None,
             "std": statistics.stdev(ok) if len(ok) >= 2 else None, "n": len(ok)}
 

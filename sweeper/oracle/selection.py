@@ -12,13 +12,12 @@ candidate configuration of the same kind as one trained to the end.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from sweeper.metrics.registry import COMBINED, SELECTING, direction_of, label_of
 from sweeper.oracle.combined import add_combined, combined_criteria
-from sweeper.oracle.points import noise_floor, point_rows, seeded
+from sweeper.oracle.points import defined, noise_floor, point_rows, seeded
 from sweeper.oracle.statistics import rank_correlation
 
 __all__ = ["STOP_STATUSES", "axes_without_lines", "correlations", "mean_gaps", "pick",
@@ -32,11 +31,7 @@ STOP_STATUSES = ("pruned", "diverged")
 
 
 def _value(row: Row, key: str) -> float | None:
-    value = row.get(key)
-    if value is None or isinstance(value, bool):
-        return None
-    value = float(value)
-    return value if math.isfinite(value) else None
+    return defined(row.get(key))
 
 
 def stopped_reason(row: Row) -> str | None:
