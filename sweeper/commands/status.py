@@ -24,7 +24,8 @@ def table_console() -> Console:
 
 def run(cfg: DictConfig) -> int:
     """Prints the study's trials as a table (a missing study is a ``ValueError``: exit 2)."""
-    s = make_plan(cfg).settings
+    # the settings only: whether each trial's config could train is sweep's check, not status's
+    s = make_plan(cfg, check_trials=False).settings
     # Never creates the database or the study: a missing one is an error (exit 2).
     study, _ = load_existing_study(s.storage, s.study_name)
     print_status(study, s.storage.masked, table_console())
