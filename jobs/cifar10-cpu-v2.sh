@@ -9,19 +9,13 @@
 #   jobs/cifar10-cpu-v2.sh simclr
 #   jobs/cifar10-cpu-v2.sh dino
 #
-# Time, estimated before any v2 run from v1's measured wall time per trial on the 2-core VM
-# (docs/reproduction-cifar10.md, 2 workers, 6 epochs, a loaded machine: upper bounds):
-# VICReg 2.5 min, SimCLR 1.76 min a trial; DINO taken as VICReg's. v2 trains 4 epochs
-# (x 4/6) and measures LiDAR (1,000 images x 8 augmentations) and IdEst (2,000 images)
-# each epoch, taken as +20%:
-#   vicreg 27 trials x 2.0 min = 54 min
-#   simclr 21 trials x 1.4 min = 30 min
-#   dino   15 trials x 2.0 min = 30 min
-#   sweeps 114 min; compare at most 20% of that (issue 21's cheaper oracle) = 23 min;
-#   the image cache once, under 1 min: about 137 minutes in all, within the 150.
-# The compare estimate holds only with that oracle: v1's took 1.5 min a trial, which for these
-# 63 trials would be about 90 minutes more.
-#
+# Time. The first start (10,000 training images) measured 60 s an epoch on each of the two
+# workers (LiDAR and IdEst included), i.e. about 2.2 min a trial: the sweeps alone would
+# have taken about 130 of the 150 minutes. It was stopped before any trial ended and the
+# training set halved to 5,000 images (about 35 s an epoch expected): roughly 75 minutes of
+# sweeps for the 63 trials, leaving the rest for compare (60,000 images embedded and probed
+# per trial). What each command took is printed after it ("== sweep ...: N s") and recorded
+# in docs/reproduction-cifar10.md.
 # CIFAR10_DIR: the image folders (train/<class>/*.jpg, test/<class>/*.jpg); default
 # ../shared/data/cifar10. Re-running continues (and then only re-compares) the study.
 set -euo pipefail
