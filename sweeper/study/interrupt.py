@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import os
 import socket
-import warnings
 from collections.abc import Iterable
 
 import optuna
-from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from sweeper.study.optuna_adapter import retry_failed_trial
 from sweeper.study.storage import StudyStorage, trial_id
 from sweeper.study.trial_runs import retry_of
 
@@ -50,13 +49,9 @@ def requeue_interrupted(study: optuna.Study, storage: StudyStorage,
         (interrupted trial, its retry's number or None when none was found) for each trial.
     """
     names = {worker_name(pid) for pid in worker_pids}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        retry = RetryHeartbeatStaleTrialCallback(max_retry=None)
     done: list[tuple[int, int | None]] = []
     with storage.slot_lock(study.study_name):
-        # deep copies: the retry inherits the user attrs from before the error attr is set
-        running = [t for t in study.get_trials(deepcopy=True, states=(TrialState.RUNNING,))
+        running = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
                    if t.user_attrs.get("worker") in names and "slurm_job" not in t.user_attrs]
         for t in running:
             db_id = trial_id(storage, study.study_name, t.number)
@@ -66,9 +61,7 @@ def requeue_interrupted(study: optuna.Study, storage: StudyStorage,
                     continue
             except optuna.exceptions.UpdateFinishedTrialError:
                 continue  # it ended meanwhile (told, or failed as stale by another worker)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                retry(study, t)
+            retry_failed_trial(study, t.number, always=True)
             again = [r.number for r in study.get_trials(deepcopy=False)
                      if retry_of(r) == t.number]
             done.append((t.number, again[-1] if again else None))

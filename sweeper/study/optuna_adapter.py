@@ -107,10 +107,18 @@ def stale_trial_ids(storage: RDBStorage, study_id: int) -> list[int]:
     return [int(i) for i in method(study_id)]
 
 
-def retry_failed_trial(study: optuna.Study, number: int) -> None:
-    """Enqueues the retry of a FAIL trial as ``fail_stale_trials`` does for a stale one (the
-    storage's ``RetryHeartbeatStaleTrialCallback``: same params, ``retry_history``); nothing
-    when the storage has no heartbeat callback.
+def retry_failed_trial(study: optuna.Study, number: int, always: bool = False) -> None:
+    """Enqueues the retry of FAIL trial ``number`` as ``fail_stale_trials`` does for a stale
+    one (Optuna's ``RetryHeartbeatStaleTrialCallback``: same params, ``retry_history``); the
+    retry inherits the trial's user attrs, not its ``error`` and ``traceback``.
+
+    Args:
+        study: the trial's study.
+        number: the failed trial.
+        always: queue the retry whatever ``sweep.max_retries`` says and with or without a
+            heartbeat (an interrupt is the user's doing, not the params'). False: the
+            storage's own callback decides (``max_retries``), and a storage without a
+            heartbeat queues nothing.
 
     Raises:
         OptunaChanged: when ``Study._storage`` is gone.
@@ -118,13 +126,20 @@ def retry_failed_trial(study: optuna.Study, number: int) -> None:
     storage = getattr(study, "_storage", None)
     if storage is None:
         raise OptunaChanged("Study._storage (gone)")
-    callback = (storage.get_heartbeat_stale_trial_callback()
-                if isinstance(storage, BaseHeartbeat) else None)
-    if callback is not None:
-        failed = study.get_trials(deepcopy=True)[number]
-        # the retry inherits the user attrs, not the attempt's error
-        failed.user_attrs = {k: v for k, v in failed.user_attrs.items()
-                             if k not in ("error", "traceback")}
+    if always:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            callback = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=None)
+    else:
+        callback = (storage.get_heartbeat_stale_trial_callback()
+                    if isinstance(storage, BaseHeartbeat) else None)
+    if callback is None:
+        return
+    failed = study.get_trials(deepcopy=True)[number]
+    failed.user_attrs = {k: v for k, v in failed.user_attrs.items()
+                         if k not in ("error", "traceback")}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         callback(study, failed)
 
 
