@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 from typing import Any
@@ -126,6 +127,7 @@ def retry_failed_trial(study: optuna.Study, number: int, always: bool = False) -
     storage = getattr(study, "_storage", None)
     if storage is None:
         raise OptunaChanged("Study._storage (gone)")
+    callback: Callable[[optuna.Study, optuna.trial.FrozenTrial], None] | None
     if always:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
