@@ -3,6 +3,9 @@
 ``compare`` writes one report per study (``<study>/report/report.json``); its per-axis table
 shows RankMe alone. This prints, in Markdown, for the given reports:
 
+0. **the whole study, every criterion's pick**: the point it picks (its trials), that
+   point's mean test accuracy and the gap, and Spearman's rho over the points' seed means
+   with its bootstrap interval (the report's own numbers, side by side);
 1. **per axis, every criterion's pick**: the oracle's pick (seed means, chosen on
    validation accuracy) and, per label-free criterion, the value it picks and its gap in
    points (oracle pick's test accuracy minus the criterion pick's), with the noise floor
@@ -76,6 +79,26 @@ def _rho(xs: list[float], ys: list[float]) -> str:
         f"{c['spearman_rho']:+.2f}"
 
 
+def whole_study(report: Mapping[str, Any], metrics: Sequence[str]) -> list[list[str]]:
+    """Rows: method, criterion, pick (trials), test %, gap, Spearman over points [CI]."""
+    rows = []
+    for method, sel in report["selection"].items():
+        oracle = sel["oracle"]
+        rows.append([method, "oracle (val acc)", ", ".join(map(str, oracle["trials"])),
+                     f"{100 * oracle['test_acc']:.2f}", "-", "-"])
+        for m in metrics:
+            e = sel.get(m)
+            if e is None:
+                continue
+            c = (report.get("correlation") or {}).get(method, {}).get(m) or {}
+            ci = c.get("spearman_ci95")
+            rho = ("-" if c.get("spearman_rho") is None else f"{c['spearman_rho']:+.2f}"
+                   + (f" [{ci[0]:+.2f}, {ci[1]:+.2f}]" if ci else ""))
+            rows.append([method, criterion_label(m), ", ".join(map(str, e["trials"])),
+                         f"{100 * e['test_acc']:.2f}", _gap(e["gap"]), f"{rho} (n={c.get('n')})"])
+    return rows
+
+
 def trial_correlations(report: Mapping[str, Any], metrics: Sequence[str]) -> list[list[str]]:
     """Rows: method, scope (an axis or the whole study), n trials, rho [CI] per metric."""
     rows = []
@@ -107,6 +130,10 @@ def main() -> None:
     metrics = [m for m in reports[0]["selection"][next(iter(reports[0]["selection"]))]
                if m != "oracle"]
     labels = [criterion_label(m) for m in metrics]
+    print(markdown(["method", "criterion", "picked point (trials)", "test %", "gap",
+                    "Spearman over points [95% CI]"],
+                   [r for rep in reports for r in whole_study(rep, metrics)]))
+    print()
     picks = [r for rep in reports for r in axis_picks(rep, metrics)]
     print(markdown(["method", "axis", "points", "oracle pick (test %)", *labels, "noise floor"],
                    picks))
