@@ -26,13 +26,13 @@ pytestmark = pytest.mark.slow  # a ResNet-18 epoch per method on two CPU cores
 
 @pytest.fixture(scope="module")
 def cifar(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return small_cifar10(tmp_path_factory.mktemp("data") / "cifar10", {"train": 20})
+    return small_cifar10(tmp_path_factory.mktemp("data") / "cifar10", {"train": 10})
 
 
-# where a solo-learn config cannot run on these 64-image batches: W-MSE whitens sub-batches
+# where a solo-learn config cannot run on these 32-image batches: W-MSE whitens sub-batches
 # of whitening_size (128) rows, which must fit in the batch and exceed proj_output_dim
 BATCH_FIT: dict[str, list[str]] = {
-    "wmse": ["method_kwargs.whitening_size=64", "method_kwargs.proj_output_dim=32"],
+    "wmse": ["method_kwargs.whitening_size=32", "method_kwargs.proj_output_dim=16"],
 }
 
 
@@ -46,7 +46,7 @@ def _run(name: str, cifar: Path, tmp_path: Path) -> tuple[int, Path]:
         f"data.train_path={cifar}", "data.val_path=null", "data.dataset=cifar10",
         f"+data.cache.dir={tmp_path / 'cache'}", "data.num_workers=0",
         "accelerator=cpu", "devices=1", "strategy=auto", "precision=32",
-        "sync_batchnorm=false", "optimizer.batch_size=64",
+        "sync_batchnorm=false", "optimizer.batch_size=32",
         "max_epochs=1", "wandb.enabled=false",
         "+monitor.bank_size=64", "+monitor.objective_bank_size=64",
         f"hydra.run.dir={run_dir}", *BATCH_FIT.get(name, []),
@@ -66,7 +66,7 @@ def test_a_method_we_have_trains_one_epoch(name: str, cifar: Path, tmp_path: Pat
     assert code == 0
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["status"] == "completed" and metrics["method"] == SOLO_CIFAR[name]["method"]
-    assert metrics["epochs"] == 1 and metrics["global_step"] == 200 // 64
+    assert metrics["epochs"] == 1 and metrics["global_step"] == 100 // 32
     assert math.isfinite(metrics["rankme"]) and metrics["rankme"] > 1
     assert (run_dir / "trained_models" / "last.ckpt").is_file()
 
